@@ -1,0 +1,26 @@
+"""``nearmiss authority …`` commands."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import typer
+
+from authority.config import AuthorityConfig
+
+app = typer.Typer(help="Run and operate an authority hub.", no_args_is_help=True)
+
+ConfigOption = typer.Option(..., "--config", "-c", help="authority.toml", exists=False)
+
+
+@app.command()
+def serve(config: Path = ConfigOption, verbose: bool = typer.Option(False, "--verbose")) -> None:
+    """Run the authority until SIGTERM or Ctrl-C."""
+    from authority.server import serve as run_server
+
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s %(message)s",
+    )
+    run_server(AuthorityConfig.load(config))

@@ -1,0 +1,109 @@
+"""The authority's SQL database: one engine per process, SQLite or PostgreSQL.
+
+Rules: every table is a SQLModel table registered on ``SQLModel.metadata`` with an
+``nm_`` prefix; ``open_database`` imports every module that defines tables before
+creating them, so a fresh database always gets the full schema. SQLite runs in WAL mode
+with synchronous=FULL (an acknowledged report survives power loss) and a busy timeout,
+so concurrent writers wait instead of failing.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import OperationalError
+from sqlmodel import Session, SQLModel, create_engine
+
+from nearmiss.errors import UnavailableError
+
+# Modules whose import registers tables. Optional ones may not exist yet in a checkout.
+TABLE_MODULES = (
+    "authority.records",
+    "authority.log.tables",
+    "authority.cases.tables",
+    "authority.privacy.tables",
+    "authority.alerts.tables",
+    "authority.disclosure.tables",
+    "authority.federation.tables",
+)
+
+
+def _register_tables() -> None:
+    for name in TABLE_MODULES:
+        try:
+            importlib.import_module(name)
+        except ModuleNotFoundError as error:
+            if error.name is None or not name.startswith(error.name):
+                raise
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    # Let SQLAlchemy's "begin" event issue BEGIN IMMEDIATE (below) instead of pysqlite's
+    # deferred BEGIN: a read-then-write transaction can then never fail with
+    # SQLITE_BUSY_SNAPSHOT; writers queue on busy_timeout instead.
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=FULL")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.close()
+
+
+def _sqlite_begin_immediate(connection: Any) -> None:
+    connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def make_engine(database_url: str, **engine_options: Any) -> Engine:
+    if database_url.startswith("sqlite"):
+        engine = create_engine(
+            database_url,
+            connect_args={"check_same_thread": False, "timeout": 30},
+            **engine_options,
+        )
+        event.listen(engine, "connect", _sqlite_pragmas)
+        event.listen(engine, "begin", _sqlite_begin_immediate)
+        return engine
+    options: dict[str, Any] = {"pool_pre_ping": True, "pool_size": 10, "max_overflow": 20}
+    options.update(engine_options)
+    return create_engine(database_url, **options)
+
+
+def open_database(database_url: str, **engine_options: Any) -> Engine:
+    """An engine with every nearmiss table created (idempotent)."""
+    _register_tables()
+    engine = make_engine(database_url, **engine_options)
+    try:
+        SQLModel.metadata.create_all(engine)
+    except OperationalError as error:
+        raise UnavailableError(
+            f"the database at {redact_url(database_url)} cannot be opened: {error.orig}"
+        ) from None
+    return engine
+
+
+@contextmanager
+def session_scope(engine: Engine) -> Iterator[Session]:
+    """A session that commits on success and rolls back on any error."""
+    with Session(engine, expire_on_commit=False) as session:
+        try:
+            yield session
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise
+
+
+def redact_url(database_url: str) -> str:
+    """The URL without its password, for messages and logs."""
+    scheme, sep, rest = database_url.partition("://")
+    if not sep or "@" not in rest:
+        return database_url
+    credentials, _, host = rest.rpartition("@")
+    user = credentials.split(":", 1)[0]
+    return f"{scheme}://{user}:***@{host}" if ":" in credentials else f"{scheme}://{user}@{host}"

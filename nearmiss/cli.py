@@ -1,0 +1,83 @@
+"""The ``nearmiss`` command line: composes the node's and the authority's subcommands.
+
+This is the one module in ``nearmiss`` that imports ``node`` and ``authority``.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import typer
+
+from authority.cli import app as authority_app
+from nearmiss.console import report_error, stdout
+from nearmiss.errors import NearmissError
+from node.cli import app as node_app
+
+app = typer.Typer(
+    help="nearmiss: report AI incidents and near-misses across a federated network.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+pki_app = typer.Typer(help="Development PKI.", no_args_is_help=True)
+app.add_typer(pki_app, name="pki")
+app.add_typer(node_app, name="node")
+app.add_typer(authority_app, name="authority")
+
+
+@pki_app.command("init")
+def pki_init(
+    directory: Path = typer.Argument(..., help="where to write the network's files"),
+    authority: str = typer.Option(..., "--authority", help="the authority's id"),
+    lab: list[str] = typer.Option(..., "--lab", help="a lab id (repeat for more)"),
+    institute: list[str] = typer.Option([], "--institute", help="a peer institute id"),
+    analyst: list[str] = typer.Option(["analyst"], "--analyst", help="an analyst id"),
+    auditor: list[str] = typer.Option(["auditor"], "--auditor", help="an auditor id"),
+    port: int = typer.Option(50051, "--port", help="the authority's gRPC port"),
+    database_url: str = typer.Option("sqlite:///authority.db", "--database-url"),
+) -> None:
+    """Make a dev CA, certificates, signing keys and ready-to-run configs."""
+    from nearmiss.devnet import DevNetwork, init_network
+
+    written = init_network(
+        DevNetwork(
+            directory=directory,
+            authority_id=authority,
+            labs=lab,
+            institutes=institute,
+            analysts=analyst,
+            auditors=auditor,
+            authority_port=port,
+            database_url=database_url,
+        )
+    )
+    stdout.print(f"[green]dev network written to {directory}[/]")
+    for path in written:
+        stdout.print(f"  {path}")
+
+
+@app.command()
+def schema(
+    output: Path | None = typer.Option(None, "--output", "-o", help="write to a file"),
+) -> None:
+    """Print the JSON Schema for report files."""
+    from nearmiss.reportfile import report_json_schema
+
+    text = json.dumps(report_json_schema(), indent=2, sort_keys=True) + "\n"
+    if output is None:
+        sys.stdout.write(text)
+    else:
+        output.write_text(text)
+
+
+def main() -> None:
+    try:
+        app()
+    except NearmissError as error:
+        sys.exit(report_error(error))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""Lab side of nearmiss: intake, redaction, signing, outbox, submission, receipts."""
