@@ -200,6 +200,7 @@ def report_from_canonical(data: bytes) -> IncidentReport:
         raise ReportInvalidError(
             "is not a valid IncidentReport protobuf encoding", field="canonical_report"
         ) from None
+    message.DiscardUnknownFields()
     if message.SerializeToString(deterministic=True) != data:
         raise ReportInvalidError(
             "is not in canonical form (deterministic protobuf, no unknown fields)",

@@ -155,6 +155,19 @@ class Indicator(_Strict):
     type: IndicatorType
     value: str = Field(min_length=1, max_length=253)
 
+    @model_validator(mode="before")
+    @classmethod
+    def _normalise(cls, data: Any) -> Any:
+        """Accept ``sha256:<hex>`` and upper-case hex; store the bare lowercase form."""
+        if isinstance(data, dict) and isinstance(data.get("value"), str):
+            value = data["value"].strip()
+            if str(data.get("type", "")).endswith(("SHA256", "HASH")):
+                value = value.removeprefix("sha256:").lower()
+            elif data.get("type") == "DOMAIN":
+                value = value.lower().rstrip(".")
+            data = {**data, "value": value}
+        return data
+
     @model_validator(mode="after")
     def _value_matches_type(self) -> Indicator:
         value = self.value
