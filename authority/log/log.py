@@ -1,0 +1,297 @@
+"""The authority's transparency log: append leaves, sign tree heads, serve proofs.
+
+Rules:
+
+* Every method takes the caller's ``Session`` and never commits: an append lands in the
+  same transaction as the report row it logs, so a report is stored and logged, or
+  neither. A caller that raises must roll back.
+* An append first updates the one state row (``authority.log.tables``). That update is
+  the serialization point across threads, processes and authority replicas: PostgreSQL
+  holds the row lock until commit, SQLite's write lock does the same. Leaf indexes are
+  therefore dense and unique, and the stored frontier is always the one the new leaves
+  extend. Duplicate leaf hashes are refused before anything is written.
+* An append reads one row and writes the leaf, the O(1) amortized nodes it completes and
+  the state row. A proof reads the state row and O(log n) nodes by primary key. Nothing
+  scans the log.
+* A tree head is signed over the committed tree only (``nearmiss.proofs.tree_head_message``),
+  with a timestamp never earlier than the last head stored, and added to the session;
+  it is kept when the caller commits. A head already stored for the current size and
+  root is returned again instead of signing a new one. Never hand a client a head signed
+  inside a transaction that then rolls back: that head would describe a tree that does
+  not exist.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from google.protobuf.timestamp_pb2 import Timestamp
+from sqlalchemy import insert, select, tuple_, update
+from sqlmodel import Session
+
+from authority.log.merkle import (
+    Frontier,
+    NodeId,
+    Range,
+    consistency_ranges,
+    inclusion_ranges,
+    nodes_for,
+    range_hashes,
+)
+from authority.log.tables import (
+    HEAD_TABLE,
+    LEAF_TABLE,
+    NODE_TABLE,
+    STATE_ROW_ID,
+    STATE_TABLE,
+)
+from nearmiss.errors import ConflictError, NotFoundError, PreconditionError
+from nearmiss.proofs import hash_leaf, tree_head_message
+from nearmiss.signing import SigningContext, SigningKey
+from nearmiss.v1 import log_pb2
+
+# Bound the bind parameters of one statement (SQLite allows 32,766).
+_CHUNK = 2_000
+
+
+class LogCorruptError(PreconditionError):
+    """The stored log contradicts itself; the authority must stop signing heads."""
+
+
+@dataclass(frozen=True)
+class LogEntry:
+    index: int
+    leaf_hash: bytes
+
+
+def _wall_clock_ms() -> int:
+    return time.time_ns() // 1_000_000
+
+
+class TransparencyLog:
+    """One authority's append-only Merkle log (RFC 9162 hashing) in its SQL database."""
+
+    def __init__(
+        self,
+        *,
+        signing_key: SigningKey,
+        authority_id: str,
+        clock_ms: Callable[[], int] = _wall_clock_ms,
+    ) -> None:
+        self._signing_key = signing_key
+        self._authority_id = authority_id
+        self._clock_ms = clock_ms
+
+    @property
+    def authority_id(self) -> str:
+        return self._authority_id
+
+    # -- appending ---------------------------------------------------------------------
+
+    def append(self, session: Session, leaf_data: bytes) -> LogEntry:
+        """Log one leaf; the caller commits (with the report row) or rolls back."""
+        return self.append_many(session, [leaf_data])[0]
+
+    def append_many(self, session: Session, leaves: Sequence[bytes]) -> list[LogEntry]:
+        """Log several leaves in order, in one transaction (one lock, one state update)."""
+        hashes = [hash_leaf(data) for data in leaves]
+        if not hashes:
+            return []
+        if len(set(hashes)) != len(hashes):
+            raise ConflictError(f"the {len(hashes)} leaves to append contain a leaf twice")
+        frontier = self._lock_state(session)
+        for start in range(0, len(hashes), _CHUNK):
+            chunk = hashes[start : start + _CHUNK]
+            found = session.execute(
+                select(LEAF_TABLE.c.leaf_index, LEAF_TABLE.c.leaf_hash)
+                .where(LEAF_TABLE.c.leaf_hash.in_(chunk))
+                .limit(1)
+            ).first()
+            if found is not None:
+                raise ConflictError(
+                    f"leaf {bytes(found.leaf_hash).hex()[:16]}... is already in the log at "
+                    f"index {found.leaf_index}"
+                )
+        grown, created = frontier.append(hashes)
+        entries = [LogEntry(frontier.size + i, h) for i, h in enumerate(hashes)]
+        session.execute(
+            insert(LEAF_TABLE),
+            [{"leaf_index": e.index, "leaf_hash": e.leaf_hash} for e in entries],
+        )
+        session.execute(
+            insert(NODE_TABLE),
+            [{"level": lvl, "node_index": idx, "hash": h} for (lvl, idx), h in created],
+        )
+        session.execute(
+            update(STATE_TABLE)
+            .where(STATE_TABLE.c.id == STATE_ROW_ID)
+            .values(tree_size=grown.size, frontier=grown.encode())
+        )
+        return entries
+
+    def _lock_state(self, session: Session) -> Frontier:
+        # A no-op UPDATE is the portable "lock this row until commit": FOR UPDATE does not
+        # exist on SQLite, and a write is what makes SQLite take its write lock.
+        row = session.execute(
+            update(STATE_TABLE)
+            .where(STATE_TABLE.c.id == STATE_ROW_ID)
+            .values(tree_size=STATE_TABLE.c.tree_size)
+            .returning(STATE_TABLE.c.tree_size, STATE_TABLE.c.frontier)
+        ).first()
+        if row is not None:
+            return self._decode(row.tree_size, row.frontier)
+        # Tables made without SQLAlchemy's create hooks: start the empty tree, but only
+        # if the log really is empty.
+        if session.execute(select(LEAF_TABLE.c.leaf_index).limit(1)).first() is not None:
+            raise LogCorruptError("the log has leaves but no state row; restore it from backup")
+        session.execute(
+            insert(STATE_TABLE).values(id=STATE_ROW_ID, tree_size=0, frontier=b"")
+        )
+        return Frontier.empty()
+
+    # -- reading -----------------------------------------------------------------------
+
+    def size(self, session: Session) -> int:
+        return self._read_state(session).size
+
+    def index_of(self, session: Session, leaf_hash: bytes) -> int | None:
+        row = session.execute(
+            select(LEAF_TABLE.c.leaf_index).where(LEAF_TABLE.c.leaf_hash == leaf_hash)
+        ).first()
+        return None if row is None else int(row.leaf_index)
+
+    def root_hash(self, session: Session) -> bytes:
+        """The root of the committed tree (HASH() when empty)."""
+        return self._read_state(session).root()
+
+    def signed_tree_head(
+        self, session: Session, *, at_least_size: int | None = None
+    ) -> log_pb2.SignedTreeHead:
+        """A head for the current tree, signed by the authority (see the module rules)."""
+        state = self._read_state(session)
+        if at_least_size is not None and state.size < at_least_size:
+            raise NotFoundError(
+                f"the log has {state.size} entries, fewer than the {at_least_size} asked for"
+            )
+        root = state.root()
+        key_id = self._signing_key.key_id
+        last = session.execute(
+            select(HEAD_TABLE).order_by(HEAD_TABLE.c.id.desc()).limit(1)
+        ).first()
+        if last is not None and last.tree_size == state.size:
+            if bytes(last.root_hash) != root:
+                raise LogCorruptError(
+                    f"a stored tree head for size {state.size} has root "
+                    f"{bytes(last.root_hash).hex()[:16]}..., but the stored tree computes "
+                    f"{root.hex()[:16]}...; refusing to sign a second root for that size"
+                )
+            if last.authority_key_id == key_id:
+                return _head_message(
+                    last.tree_size, bytes(last.root_hash), last.timestamp_ms,
+                    bytes(last.signature), key_id,
+                )
+        timestamp_ms = max(self._clock_ms(), last.timestamp_ms if last is not None else 0)
+        signature = self._signing_key.sign(
+            SigningContext.TREE_HEAD, tree_head_message(state.size, root, timestamp_ms)
+        )
+        session.execute(
+            insert(HEAD_TABLE).values(
+                tree_size=state.size,
+                root_hash=root,
+                timestamp_ms=timestamp_ms,
+                signature=signature,
+                authority_key_id=key_id,
+            )
+        )
+        return _head_message(state.size, root, timestamp_ms, signature, key_id)
+
+    def inclusion_proof(
+        self, session: Session, leaf_index: int, tree_size: int | None = None
+    ) -> log_pb2.InclusionProof:
+        """PATH(leaf_index, D[tree_size]) (RFC 9162 §2.1.3.1); tree_size None = current."""
+        size = self.size(session)
+        if tree_size is None:
+            tree_size = size
+        if tree_size > size:
+            raise NotFoundError(
+                f"the log has {size} entries; there is no tree of size {tree_size} yet"
+            )
+        if not 0 <= leaf_index < tree_size:
+            raise NotFoundError(f"leaf {leaf_index} is not in the tree of size {tree_size}")
+        path = self._hashes(session, inclusion_ranges(leaf_index, tree_size))
+        return log_pb2.InclusionProof(
+            leaf_index=leaf_index, tree_size=tree_size, audit_path=path
+        )
+
+    def consistency_proof(
+        self, session: Session, first: int, second: int
+    ) -> log_pb2.ConsistencyProof:
+        """PROOF(first, D[second]) (RFC 9162 §2.1.4.1); empty when first is 0 or second."""
+        if not 0 <= first <= second:
+            raise PreconditionError(
+                f"no consistency proof exists from size {first} to size {second}: "
+                "the first size must be between 0 and the second"
+            )
+        size = self.size(session)
+        if second > size:
+            raise NotFoundError(
+                f"the log has {size} entries; there is no tree of size {second} yet"
+            )
+        proof: list[bytes] = []
+        if 0 < first < second:
+            proof = self._hashes(session, consistency_ranges(first, second))
+        return log_pb2.ConsistencyProof(first_size=first, second_size=second, proof_hashes=proof)
+
+    # -- storage helpers ---------------------------------------------------------------
+
+    def _read_state(self, session: Session) -> Frontier:
+        row = session.execute(
+            select(STATE_TABLE.c.tree_size, STATE_TABLE.c.frontier).where(
+                STATE_TABLE.c.id == STATE_ROW_ID
+            )
+        ).first()
+        return Frontier.empty() if row is None else self._decode(row.tree_size, row.frontier)
+
+    @staticmethod
+    def _decode(tree_size: int, frontier: bytes) -> Frontier:
+        try:
+            return Frontier.decode(int(tree_size), bytes(frontier))
+        except ValueError as error:
+            raise LogCorruptError(f"the log's state row is damaged: {error}") from None
+
+    def _hashes(self, session: Session, ranges: list[Range]) -> list[bytes]:
+        wanted = nodes_for(ranges)
+        stored: dict[NodeId, bytes] = {}
+        for start in range(0, len(wanted), _CHUNK):
+            rows = session.execute(
+                select(NODE_TABLE.c.level, NODE_TABLE.c.node_index, NODE_TABLE.c.hash).where(
+                    tuple_(NODE_TABLE.c.level, NODE_TABLE.c.node_index).in_(
+                        wanted[start : start + _CHUNK]
+                    )
+                )
+            )
+            stored.update(((r.level, r.node_index), bytes(r.hash)) for r in rows)
+        missing = [node for node in wanted if node not in stored]
+        if missing:
+            raise LogCorruptError(
+                f"{len(missing)} stored tree nodes are missing, first (level, index) = "
+                f"{missing[0]}"
+            )
+        return range_hashes(ranges, stored.__getitem__)
+
+
+def _head_message(
+    tree_size: int, root_hash: bytes, timestamp_ms: int, signature: bytes, key_id: str
+) -> log_pb2.SignedTreeHead:
+    timestamp = Timestamp(
+        seconds=timestamp_ms // 1000, nanos=(timestamp_ms % 1000) * 1_000_000
+    )
+    return log_pb2.SignedTreeHead(
+        tree_size=tree_size,
+        root_hash=root_hash,
+        timestamp=timestamp,
+        signature=signature,
+        authority_key_id=key_id,
+    )
