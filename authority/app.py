@@ -70,9 +70,7 @@ class AuthorityApp:
         )
         guard = CallGuard(
             registry=registry,
-            buckets=TokenBuckets(
-                rate=config.limits.requests_per_second, burst=config.limits.burst
-            ),
+            buckets=TokenBuckets(rate=config.limits.requests_per_second, burst=config.limits.burst),
             security_log=SecurityLog(),
             rpc_roles=RPC_ROLES,
         )

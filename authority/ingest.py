@@ -140,7 +140,10 @@ class IngestService:
             session.flush()
         with Session(self._engine) as session:
             return build_receipt(
-                session, record, log=self._log, signing_key=self._signing_key,
+                session,
+                record,
+                log=self._log,
+                signing_key=self._signing_key,
                 already_stored=False,
             )
 
@@ -156,7 +159,10 @@ class IngestService:
                 "a changed report needs a new report_id"
             )
         return build_receipt(
-            session, existing, log=self._log, signing_key=self._signing_key,
+            session,
+            existing,
+            log=self._log,
+            signing_key=self._signing_key,
             already_stored=True,
         )
 
@@ -168,6 +174,9 @@ class IngestService:
             if record is None or record.lab_id != party.party_id:
                 raise NotFoundError(f"no receipt for report {report_id} filed by {party}")
             return build_receipt(
-                session, record, log=self._log, signing_key=self._signing_key,
+                session,
+                record,
+                log=self._log,
+                signing_key=self._signing_key,
                 already_stored=True,
             )

@@ -9,6 +9,7 @@ takes effect on its next call without a restart.
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -61,11 +62,9 @@ class RevocationList:
             self._serials, self._mtime_ns = serials, mtime_ns
 
     def is_revoked(self, serial: int) -> bool:
-        try:
+        # A broken file must not silently un-revoke anyone: keep the previous list.
+        with contextlib.suppress(ConfigError):
             self._reload_if_changed()
-        except ConfigError:
-            # A broken file must not silently un-revoke anyone: keep the previous list.
-            pass
         return serial in self._serials
 
 

@@ -14,9 +14,7 @@ from nearmiss.errors import RateLimitedError
 
 
 class TokenBuckets:
-    def __init__(
-        self, *, rate: float, burst: int, clock: Callable[[], float] = time.monotonic
-    ):
+    def __init__(self, *, rate: float, burst: int, clock: Callable[[], float] = time.monotonic):
         self._rate = rate
         self._burst = float(burst)
         self._clock = clock

@@ -91,9 +91,7 @@ class CallGuard:
                 f"{', '.join(sorted(r.value for r in allowed)) or 'nobody'})"
             )
 
-    def run(
-        self, context: grpc.ServicerContext, rpc: str, action: Callable[[Party], T]
-    ) -> T:
+    def run(self, context: grpc.ServicerContext, rpc: str, action: Callable[[Party], T]) -> T:
         party: Party | None = None
         try:
             party = self.authenticate(context)
@@ -144,7 +142,7 @@ class AuthorityServicer(authority_pb2_grpc.AuthorityServiceServicer):
         self._session_factory = session_factory
         self._alerts = alerts
 
-    def SubmitReport(  # noqa: N802 - gRPC method name
+    def SubmitReport(
         self, request: authority_pb2.SubmitReportRequest, context: grpc.ServicerContext
     ) -> authority_pb2.Receipt:
         def submit(party: Party) -> authority_pb2.Receipt:
@@ -154,7 +152,7 @@ class AuthorityServicer(authority_pb2_grpc.AuthorityServiceServicer):
 
         return self._guard.run(context, "SubmitReport", submit)
 
-    def SubmitReports(  # noqa: N802
+    def SubmitReports(
         self,
         request_iterator: Iterator[authority_pb2.SubmitReportRequest],
         context: grpc.ServicerContext,
@@ -177,14 +175,14 @@ class AuthorityServicer(authority_pb2_grpc.AuthorityServiceServicer):
 
         return self._guard.run(context, "SubmitReports", submit_all)
 
-    def GetReceipt(  # noqa: N802
+    def GetReceipt(
         self, request: authority_pb2.GetReceiptRequest, context: grpc.ServicerContext
     ) -> authority_pb2.Receipt:
         return self._guard.run(
             context, "GetReceipt", lambda party: self._ingest.receipt_for(party, request.report_id)
         )
 
-    def SubscribeAlerts(  # noqa: N802
+    def SubscribeAlerts(
         self, request: authority_pb2.SubscribeAlertsRequest, context: grpc.ServicerContext
     ) -> Iterator[authority_pb2.Alert]:
         alerts = self._alerts
@@ -198,7 +196,7 @@ class AuthorityServicer(authority_pb2_grpc.AuthorityServiceServicer):
         )
         yield from stream
 
-    def AckAlert(  # noqa: N802
+    def AckAlert(
         self, request: authority_pb2.AckAlertRequest, context: grpc.ServicerContext
     ) -> authority_pb2.AckAlertResponse:
         alerts = self._alerts
@@ -209,7 +207,7 @@ class AuthorityServicer(authority_pb2_grpc.AuthorityServiceServicer):
             context, "AckAlert", lambda party: alerts.acknowledge(party, request.alert_id)
         )
 
-    def GetTreeHead(  # noqa: N802
+    def GetTreeHead(
         self, request: authority_pb2.GetTreeHeadRequest, context: grpc.ServicerContext
     ) -> log_pb2.SignedTreeHead:
         def head(_party: Party) -> log_pb2.SignedTreeHead:
@@ -218,7 +216,7 @@ class AuthorityServicer(authority_pb2_grpc.AuthorityServiceServicer):
 
         return self._guard.run(context, "GetTreeHead", head)
 
-    def GetInclusionProof(  # noqa: N802
+    def GetInclusionProof(
         self, request: authority_pb2.GetInclusionProofRequest, context: grpc.ServicerContext
     ) -> log_pb2.InclusionProof:
         def proof(_party: Party) -> log_pb2.InclusionProof:
@@ -234,7 +232,7 @@ class AuthorityServicer(authority_pb2_grpc.AuthorityServiceServicer):
 
         return self._guard.run(context, "GetInclusionProof", proof)
 
-    def GetConsistencyProof(  # noqa: N802
+    def GetConsistencyProof(
         self, request: authority_pb2.GetConsistencyProofRequest, context: grpc.ServicerContext
     ) -> log_pb2.ConsistencyProof:
         def proof(_party: Party) -> log_pb2.ConsistencyProof:

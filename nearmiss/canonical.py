@@ -122,7 +122,10 @@ def report_from_proto(message: pb.IncidentReport) -> IncidentReport:
             "title": message.title,
             "summary": message.summary,
             "detection": _enum_from_wire(
-                DetectionMethod, pb.DetectionMethod, "DETECTION_METHOD", message.detection,
+                DetectionMethod,
+                pb.DetectionMethod,
+                "DETECTION_METHOD",
+                message.detection,
                 "detection",
             ),
             "harm_domains": [
@@ -143,7 +146,10 @@ def report_from_proto(message: pb.IncidentReport) -> IncidentReport:
             "indicators": [
                 Indicator(
                     type=_enum_from_wire(
-                        IndicatorType, pb.IndicatorType, "INDICATOR_TYPE", i.type,
+                        IndicatorType,
+                        pb.IndicatorType,
+                        "INDICATOR_TYPE",
+                        i.type,
                         f"indicators[{n}].type",
                     ),
                     value=i.value,
@@ -153,7 +159,10 @@ def report_from_proto(message: pb.IncidentReport) -> IncidentReport:
             "sections": [
                 ReportSection(
                     scope=_enum_from_wire(
-                        SensitivityScope, pb.SensitivityScope, "SENSITIVITY_SCOPE", s.scope,
+                        SensitivityScope,
+                        pb.SensitivityScope,
+                        "SENSITIVITY_SCOPE",
+                        s.scope,
                         f"sections[{n}].scope",
                     ),
                     heading=s.heading,

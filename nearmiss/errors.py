@@ -75,7 +75,9 @@ class ConfigError(NearmissError):
         self.reason = reason
         self.source = source
         self.key = key
-        where = ", ".join(part for part in (source and f"file {source}", key and f"key {key}") if part)
+        where = ", ".join(
+            part for part in (source and f"file {source}", key and f"key {key}") if part
+        )
         super().__init__(f"{where}: {reason}" if where else reason)
 
 

@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from cryptography import x509
-from cryptography.x509.oid import ExtensionOID
 
 from nearmiss.errors import AuthenticationError
 
@@ -44,17 +43,13 @@ class Party:
 
 def party_uri(party_id: str, role: Role) -> str:
     if not _PARTY_ID.match(party_id):
-        raise ValueError(
-            f"party id {party_id!r} must be 2-63 lowercase letters, digits or hyphens"
-        )
+        raise ValueError(f"party id {party_id!r} must be 2-63 lowercase letters, digits or hyphens")
     return f"{PARTY_URI_PREFIX}{role.value}/{party_id}"
 
 
 def party_from_certificate(certificate: x509.Certificate) -> Party:
     try:
-        names = certificate.extensions.get_extension_for_oid(
-            ExtensionOID.SUBJECT_ALTERNATIVE_NAME
-        ).value
+        names = certificate.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
     except x509.ExtensionNotFound:
         raise AuthenticationError("the client certificate has no nearmiss party name") from None
     for uri in names.get_values_for_type(x509.UniformResourceIdentifier):

@@ -103,9 +103,7 @@ class IndicatorType(StrEnum):
 
 _CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _HEX_SHA256 = re.compile(r"^[0-9a-f]{64}$")
-_DNS_NAME = re.compile(
-    r"^(?=.{1,253}$)(?!-)[a-z0-9-]{1,63}(?<!-)(\.(?!-)[a-z0-9-]{1,63}(?<!-))+$"
-)
+_DNS_NAME = re.compile(r"^(?=.{1,253}$)(?!-)[a-z0-9-]{1,63}(?<!-)(\.(?!-)[a-z0-9-]{1,63}(?<!-))+$")
 # MITRE ATLAS technique ids: AML.T0054, AML.T0051.000
 _ATLAS_ID = re.compile(r"^AML\.T\d{4}(\.\d{3})?$")
 LAB_ID_PATTERN = r"^[a-z0-9][a-z0-9-]{1,62}$"
@@ -127,16 +125,22 @@ def _uuid(text: str) -> str:
     return text
 
 
-def _text(max_chars: int, min_chars: int = 0) -> Any:
-    return Annotated[
-        str,
-        Field(min_length=min_chars, max_length=max_chars),
-        AfterValidator(_printable),
-    ]
-
-
-ShortText = _text(Limits.SHORT_TEXT_CHARS)
-ListItem = _text(Limits.LIST_ITEM_CHARS, 1)
+ShortText = Annotated[str, Field(max_length=Limits.SHORT_TEXT_CHARS), AfterValidator(_printable)]
+ListItem = Annotated[
+    str, Field(min_length=1, max_length=Limits.LIST_ITEM_CHARS), AfterValidator(_printable)
+]
+DescriptionText = Annotated[
+    str, Field(max_length=Limits.LIST_ITEM_CHARS), AfterValidator(_printable)
+]
+TitleText = Annotated[
+    str, Field(min_length=1, max_length=Limits.TITLE_CHARS), AfterValidator(_printable)
+]
+SummaryText = Annotated[
+    str, Field(min_length=1, max_length=Limits.SUMMARY_CHARS), AfterValidator(_printable)
+]
+SectionText = Annotated[
+    str, Field(min_length=1, max_length=Limits.SECTION_CHARS), AfterValidator(_printable)
+]
 
 
 class _Strict(BaseModel):
@@ -185,23 +189,27 @@ class Indicator(_Strict):
             try:
                 ipaddress.ip_address(value)
             except ValueError:
-                raise ValueError("an IP_ADDRESS indicator must be an IPv4 or IPv6 address") from None
+                raise ValueError(
+                    "an IP_ADDRESS indicator must be an IPv4 or IPv6 address"
+                ) from None
         elif self.type is IndicatorType.ATLAS_TECHNIQUE and not _ATLAS_ID.match(value):
-            raise ValueError("an ATLAS_TECHNIQUE indicator must look like AML.T0054 or AML.T0051.000")
+            raise ValueError(
+                "an ATLAS_TECHNIQUE indicator must look like AML.T0054 or AML.T0051.000"
+            )
         return self
 
 
 class ReportSection(_Strict):
     scope: SensitivityScope
     heading: ShortText = ""
-    text: _text(Limits.SECTION_CHARS, 1)  # type: ignore[valid-type]
+    text: SectionText
 
 
 class AttachmentReference(_Strict):
     sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
     media_type: ShortText = ""
     size_bytes: int = Field(default=0, ge=0)
-    description: _text(Limits.LIST_ITEM_CHARS) = ""  # type: ignore[valid-type]
+    description: DescriptionText = ""
 
 
 class IncidentReport(_Strict):
@@ -212,8 +220,8 @@ class IncidentReport(_Strict):
     )
     lab_id: str = Field(pattern=LAB_ID_PATTERN, description="the filing lab's id")
     kind: ReportKind
-    title: _text(Limits.TITLE_CHARS, 1)  # type: ignore[valid-type]
-    summary: _text(Limits.SUMMARY_CHARS, 1)  # type: ignore[valid-type]
+    title: TitleText
+    summary: SummaryText
     detection: DetectionMethod
     harm_domains: list[HarmDomain] = Field(min_length=1, max_length=len(HarmDomain))
     severity: int = Field(
@@ -227,8 +235,8 @@ class IncidentReport(_Strict):
         default=None, description="set by the node when it signs, if absent"
     )
     system: AffectedSystem = AffectedSystem()
-    safeguards_involved: list[ListItem] = Field(default=[], max_length=Limits.LIST_ITEMS)  # type: ignore[valid-type]
-    mitigations: list[ListItem] = Field(default=[], max_length=Limits.LIST_ITEMS)  # type: ignore[valid-type]
+    safeguards_involved: list[ListItem] = Field(default=[], max_length=Limits.LIST_ITEMS)
+    mitigations: list[ListItem] = Field(default=[], max_length=Limits.LIST_ITEMS)
     indicators: list[Indicator] = Field(default=[], max_length=Limits.INDICATORS)
     sections: list[ReportSection] = Field(default=[], max_length=Limits.SECTIONS)
     attachments: list[AttachmentReference] = Field(default=[], max_length=Limits.ATTACHMENTS)

@@ -35,7 +35,9 @@ def validation_problems(error: ValidationError) -> list[tuple[str | None, str]]:
     problems: list[tuple[str | None, str]] = []
     for item in error.errors(include_input=False, include_url=False):
         location = tuple(
-            part for part in item["loc"] if not (isinstance(part, str) and part.startswith("function-"))
+            part
+            for part in item["loc"]
+            if not (isinstance(part, str) and part.startswith("function-"))
         )
         reason = str(item["msg"]).removeprefix("Value error, ")
         if item["type"] == "extra_forbidden":

@@ -25,9 +25,7 @@ def sign_report(report: IncidentReport, key: SigningKey) -> report_pb2.SignedRep
     )
 
 
-def verify_signed_report(
-    signed: report_pb2.SignedReport, key: VerifyingKey
-) -> IncidentReport:
+def verify_signed_report(signed: report_pb2.SignedReport, key: VerifyingKey) -> IncidentReport:
     """Check the signature, then decode and validate. Raises SignatureError or
     ReportInvalidError; never returns an unverified report."""
     if signed.signing_key_id != key.key_id:

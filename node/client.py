@@ -76,9 +76,10 @@ class GrpcAuthorityClient:
 
     def submit(self, signed: report_pb2.SignedReport) -> authority_pb2.Receipt:
         try:
-            return self._stub.SubmitReport(
+            receipt: authority_pb2.Receipt = self._stub.SubmitReport(
                 authority_pb2.SubmitReportRequest(signed_report=signed), timeout=self._deadline_s
             )
+            return receipt
         except grpc.RpcError as error:
             raise error_for(error.code(), error.details() or "") from None
 
@@ -96,16 +97,18 @@ class GrpcAuthorityClient:
 
     def get_receipt(self, report_id: str) -> authority_pb2.Receipt:
         try:
-            return self._stub.GetReceipt(
+            receipt: authority_pb2.Receipt = self._stub.GetReceipt(
                 authority_pb2.GetReceiptRequest(report_id=report_id), timeout=self._deadline_s
             )
+            return receipt
         except grpc.RpcError as error:
             raise error_for(error.code(), error.details() or "") from None
 
     def tree_head(self) -> log_pb2.SignedTreeHead:
         try:
-            return self._stub.GetTreeHead(
+            head: log_pb2.SignedTreeHead = self._stub.GetTreeHead(
                 authority_pb2.GetTreeHeadRequest(), timeout=self._deadline_s
             )
+            return head
         except grpc.RpcError as error:
             raise error_for(error.code(), error.details() or "") from None

@@ -96,7 +96,9 @@ def start_authority(config: Path, log_path: Path) -> AuthorityProcess:
         text = log_path.read_text(errors="replace")
         for line in text.splitlines():
             if line.startswith("listening on "):
-                return AuthorityProcess(process, line.removeprefix("listening on ").strip(), log_path)
+                return AuthorityProcess(
+                    process, line.removeprefix("listening on ").strip(), log_path
+                )
         if process.poll() is not None:
             raise RuntimeError(f"authority exited with {process.returncode}:\n{text}")
         time.sleep(0.1)
@@ -117,7 +119,9 @@ def postgres_database() -> Iterator[str]:
     with admin:
         admin.execute(f'CREATE DATABASE "{name}"')
         try:
-            base = POSTGRES_ADMIN_URL.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://")
+            base = POSTGRES_ADMIN_URL.rsplit("/", 1)[0].replace(
+                "postgresql://", "postgresql+psycopg://"
+            )
             yield f"{base}/{name}"
         finally:
             admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

@@ -40,7 +40,9 @@ def stored_report_ids(network: DevNetwork) -> list[str]:
         engine.dispose()
 
 
-def lab_client(network: DevNetwork, lab: str, address: str) -> tuple[GrpcAuthorityClient, SigningKey]:
+def lab_client(
+    network: DevNetwork, lab: str, address: str
+) -> tuple[GrpcAuthorityClient, SigningKey]:
     config = NodeConfig.load(network.node_config_path(lab))
     return (
         GrpcAuthorityClient.connect(address, config.tls),
@@ -60,7 +62,11 @@ def test_cli_submit_stores_report_and_prints_verified_receipt(
     network: DevNetwork, authority: AuthorityProcess
 ) -> None:
     result = run_cli(
-        "node", "submit", str(AURORA_EXAMPLE), "--config", str(network.node_config_path("lab-aurora"))
+        "node",
+        "submit",
+        str(AURORA_EXAMPLE),
+        "--config",
+        str(network.node_config_path("lab-aurora")),
     )
     assert result.returncode == 0, result.stderr
     assert "receipt (verified)" in result.stdout
@@ -96,7 +102,10 @@ def test_streaming_submission_judges_each_report(
         if load_report(path).lab_id == "lab-borealis"
     ]
     good = [sign_report(r, key) for r in reports]
-    forged = sign_report(reports[0].model_copy(update={"report_id": "00000000-0000-4000-8000-000000000001"}), SigningKey.generate())
+    forged = sign_report(
+        reports[0].model_copy(update={"report_id": "00000000-0000-4000-8000-000000000001"}),
+        SigningKey.generate(),
+    )
     with client:
         results = client.submit_many([*good, forged])
     assert [r.WhichOneof("outcome") for r in results] == ["receipt"] * len(good) + ["error"]
@@ -135,7 +144,10 @@ def test_refusals_store_nothing_and_server_stays_healthy(
     with GrpcAuthorityClient.connect(authority.address, foreign_tls) as client:
         with pytest.raises(Exception) as refused:
             client.submit(signed)
-        assert "UNAVAILABLE" in str(refused.value) or type(refused.value).__name__ == "UnavailableError"
+        assert (
+            "UNAVAILABLE" in str(refused.value)
+            or type(refused.value).__name__ == "UnavailableError"
+        )
 
     # 3. A bad signature (signed by a key that is not the lab's).
     client, _ = lab_client(network, "lab-aurora", authority.address)
@@ -159,7 +171,9 @@ def test_refusals_store_nothing_and_server_stays_healthy(
             NodeConfig.load(network.node_config_path("lab-borealis")).signing_key_path
         )
         with pytest.raises(AuthenticationError):
-            client.submit(sign_report(report.model_copy(update={"lab_id": "lab-borealis"}), borealis_key))
+            client.submit(
+                sign_report(report.model_copy(update={"lab_id": "lab-borealis"}), borealis_key)
+            )
         # 6. A report with no signed_report at all.
         with pytest.raises(grpc.RpcError) as empty:
             client.stub.SubmitReport(authority_pb2.SubmitReportRequest(), timeout=10)
@@ -176,11 +190,21 @@ def test_cli_errors_name_file_field_reason(network: DevNetwork, tmp_path: Path) 
     bad = tmp_path / "bad.yaml"
     shutil.copy(AURORA_EXAMPLE, bad)
     bad.write_text(bad.read_text().replace("severity: 2", "severity: 9"))
-    result = run_cli("node", "submit", str(bad), "--config", str(network.node_config_path("lab-aurora")))
+    result = run_cli(
+        "node", "submit", str(bad), "--config", str(network.node_config_path("lab-aurora"))
+    )
     assert result.returncode == 2
-    assert "bad.yaml" in result.stderr and "severity" in result.stderr and "less than or equal to 5" in result.stderr
+    assert (
+        "bad.yaml" in result.stderr
+        and "severity" in result.stderr
+        and "less than or equal to 5" in result.stderr
+    )
     wrong_lab = run_cli(
-        "node", "submit", str(AURORA_EXAMPLE), "--config", str(network.node_config_path("lab-borealis"))
+        "node",
+        "submit",
+        str(AURORA_EXAMPLE),
+        "--config",
+        str(network.node_config_path("lab-borealis")),
     )
     assert wrong_lab.returncode == 2 and "lab_id" in wrong_lab.stderr
 

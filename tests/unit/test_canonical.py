@@ -40,7 +40,9 @@ def reports(draw: st.DrawFn) -> IncidentReport:
         title=draw(printable),
         summary=draw(printable),
         detection=draw(st.sampled_from(DetectionMethod)),
-        harm_domains=draw(st.lists(st.sampled_from(HarmDomain), min_size=1, max_size=4, unique=True)),
+        harm_domains=draw(
+            st.lists(st.sampled_from(HarmDomain), min_size=1, max_size=4, unique=True)
+        ),
         severity=draw(st.integers(1, 5)),
         occurred_at=draw(st.none() | st.just(occurred)),
         detected_at=detected,
@@ -83,9 +85,12 @@ def test_non_canonical_bytes_are_refused() -> None:
     message = report_to_proto(report)
     title = message.title
     message.ClearField("title")
-    reordered = message.SerializeToString(deterministic=True) + b"\x22" + bytes(
-        [len(title.encode())]
-    ) + title.encode()
+    reordered = (
+        message.SerializeToString(deterministic=True)
+        + b"\x22"
+        + bytes([len(title.encode())])
+        + title.encode()
+    )
     with pytest.raises(ReportInvalidError, match="canonical form"):
         report_from_canonical(reordered)
 

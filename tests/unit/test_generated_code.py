@@ -30,4 +30,6 @@ def test_stubs_match_proto(tmp_path: Path) -> None:
 
 def test_report_schema_is_current() -> None:
     committed = json.loads((REPO / "nearmiss" / "schemas" / "report.schema.json").read_text())
-    assert committed == report_json_schema(), "run: nearmiss schema -o nearmiss/schemas/report.schema.json"
+    assert committed == report_json_schema(), (
+        "run: nearmiss schema -o nearmiss/schemas/report.schema.json"
+    )

@@ -137,4 +137,7 @@ def test_wrong_type_names_field(tmp_path: Path) -> None:
     path.write_text("severity: high\n")
     with pytest.raises(ReportInvalidError) as caught:
         load_report(path)
-    assert ("severity", "Input should be a valid integer, unable to parse string as an integer") in caught.value.problems
+    assert (
+        "severity",
+        "Input should be a valid integer, unable to parse string as an integer",
+    ) in caught.value.problems
