@@ -72,6 +72,20 @@ def schema(
         output.write_text(text)
 
 
+@app.command()
+def demo(
+    database_url: str | None = typer.Option(
+        None, "--database-url", help="run the authority on this database (e.g. PostgreSQL)"
+    ),
+    keep: bool = typer.Option(False, "--keep", help="keep the temporary network directory"),
+    directory: Path | None = typer.Option(None, "--dir", help="use this directory (kept)"),
+) -> None:
+    """Run a whole local network on 127.0.0.1 with sample reports, until Ctrl-C."""
+    from nearmiss.demo import run_demo
+
+    run_demo(database_url=database_url, keep=keep, directory=directory)
+
+
 def main() -> None:
     try:
         app()
