@@ -29,7 +29,7 @@ from typing import Any
 
 import grpc
 
-from nearmiss.errors import ConfigError, SignatureError, VerificationError
+from nearmiss.errors import ConfigError, NotFoundError, SignatureError, VerificationError
 from nearmiss.proofs import (
     head_timestamp_ms,
     verify_consistency,
@@ -190,13 +190,9 @@ class Auditor:
                 older.tree_size, newer.tree_size, older.root_hash, newer.root_hash, proof
             )
         except VerificationError as error:
-            raise VerificationError(
-                f"the newest head does not extend {what}: {error}"
-            ) from None
+            raise VerificationError(f"the newest head does not extend {what}: {error}") from None
 
-    def _check_receipt(
-        self, receipt: authority_pb2.Receipt, head: log_pb2.SignedTreeHead
-    ) -> None:
+    def _check_receipt(self, receipt: authority_pb2.Receipt, head: log_pb2.SignedTreeHead) -> None:
         statement = receipt.statement
         name = (
             f"receipt for report {statement.report_id or '(no id)'} "
@@ -227,8 +223,14 @@ class Auditor:
             raise VerificationError(f"{name}: its own proof fails: {error}") from None
         if own_head.tree_size <= head.tree_size:
             self._check_extends(own_head, head, f"the tree head in the {name}")
-        else:  # The log grew while we audited: the receipt's head must extend ours.
-            self._check_extends(head, own_head, "the newest head")
+        else:  # Issued after the newest head was fetched: it must extend that head.
+            try:
+                self._check_extends(head, own_head, "the newest head")
+            except NotFoundError as error:
+                raise VerificationError(
+                    f"the authority signed a tree head of size {own_head.tree_size} in the "
+                    f"{name}, but denies that tree exists: {error}"
+                ) from None
             return
         fetched = self._fetch_inclusion(statement.log_index, head.tree_size)
         if (fetched.leaf_index, fetched.tree_size) != (statement.log_index, head.tree_size):
@@ -273,7 +275,8 @@ class Auditor:
         except (ValueError, KeyError, TypeError) as error:
             raise ConfigError(
                 f"is not a saved tree head ({type(error).__name__}: {error}); move it away to "
-                "start over", source=str(self._state_path)
+                "start over",
+                source=str(self._state_path),
             ) from None
         head.timestamp.seconds, head.timestamp.nanos = divmod(timestamp_ms, 1000)
         head.timestamp.nanos *= 1_000_000
