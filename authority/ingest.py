@@ -41,6 +41,10 @@ from nearmiss.signing import SigningKey
 from nearmiss.v1 import authority_pb2, report_pb2
 
 
+class _StoredMeanwhile(Exception):
+    """Internal: the report was committed by someone else while we were storing it."""
+
+
 @dataclass(frozen=True)
 class Accepted:
     """What ingest hands to background work (dedup, alerts): ids only, no text."""
@@ -101,7 +105,7 @@ class IngestService:
         report = self.verify(party, signed)
         try:
             receipt = self._store(report, signed)
-        except IntegrityError:
+        except (IntegrityError, _StoredMeanwhile):
             # Another replica or thread stored the same report_id between our check and
             # insert: answer as for any repeat.
             receipt = self._store(report, signed)
@@ -120,7 +124,13 @@ class IngestService:
             existing = session.get(ReportRecord, report.report_id)
             if existing is not None:
                 return self._repeat(session, existing, signed)
-            entry = self._log.append(session, leaf_data(signed))
+            try:
+                entry = self._log.append(session, leaf_data(signed))
+            except ConflictError:
+                # The leaf is the signed report itself: it is in the log only if another
+                # replica committed this very report after our lookup (PostgreSQL's READ
+                # COMMITTED lets us see it once we hold the log lock). Look again.
+                raise _StoredMeanwhile() from None
             record = ReportRecord(
                 report_id=report.report_id,
                 lab_id=report.lab_id,
