@@ -1,0 +1,211 @@
+"""The Redactor: applies one merged redaction policy to texts.
+
+Rules this module enforces:
+
+- A Redactor is built from one :class:`RedactionPolicy` (the default pack merged with a
+  lab's extensions) and keeps its compiled detectors and its NER model for its whole
+  life; nothing is shared between instances and nothing global is cached.
+- Every enabled rule runs on the whole text; overlapping findings are settled by
+  ``spans.resolve`` (no value is ever half-redacted); values on the policy's ``allow``
+  list are kept.
+- Each finding is replaced by the placeholder the report's :class:`PlaceholderMap` gives
+  its (entity, value); results carry counts per entity, never values.
+- A pack rule that the code cannot honour (unknown detector, bad option) is refused
+  when the Redactor is built, with the file and rule in the message.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from nearmiss.errors import ConfigError
+from node.redaction import addresses, phones, secrets, structured, terms
+from node.redaction.names import PersonFinder
+from node.redaction.placeholders import PlaceholderMap
+from node.redaction.spans import Finding, finding, resolve
+from policies.redaction_pack import RedactionPolicy, RedactionRule, load_policy
+
+Detector = Callable[[str], Iterator[tuple[int, int]]]
+
+
+@dataclass(frozen=True)
+class RedactionResult:
+    """A redacted text and how many values of each entity were replaced in it."""
+
+    text: str
+    counts: Mapping[str, int] = field(default_factory=dict)
+
+
+class Redactor:
+    """Build once (it loads a model lazily), then redact any number of reports."""
+
+    def __init__(self, policy: RedactionPolicy) -> None:
+        self.policy = policy
+        self._detectors: list[tuple[RedactionRule, Detector]] = []
+        self._person: tuple[RedactionRule, PersonFinder] | None = None
+        self._structured: structured.StructuredDetectors | None = None
+        self._secret_patterns: secrets.SecretPatterns | None = None
+        for rule in policy.enabled_rules:
+            self._add(rule)
+
+    @classmethod
+    def from_packs(cls, extensions: Iterable[str | Path] = (), *,
+                   include_default: bool = True) -> Redactor:
+        """The default pack merged with a lab's extension files, in order."""
+        return cls(load_policy(extensions, include_default=include_default))
+
+    @property
+    def content_hash(self) -> str:
+        """Identifies the exact packs applied (record it beside the report)."""
+        return self.policy.content_hash
+
+    def is_sendable(self, scope: str) -> bool:
+        """False for scopes the policy never sends (LAB_ONLY in the default pack)."""
+        return scope not in self.policy.never_send
+
+    # -- building -------------------------------------------------------------------
+
+    def _structured_detectors(self, rule: RedactionRule) -> structured.StructuredDetectors:
+        if self._structured is None:
+            names = rule.options.get("recognizers") if rule.detector == "government_id" else None
+            self._structured = structured.StructuredDetectors.build(
+                names or structured.DEFAULT_GOV_ID_RECOGNIZERS, source=rule.source,
+                rule_id=rule.id)
+        return self._structured
+
+    def _secrets(self) -> secrets.SecretPatterns:
+        if self._secret_patterns is None:
+            self._secret_patterns = secrets.SecretPatterns.build()
+        return self._secret_patterns
+
+    def _add(self, rule: RedactionRule) -> None:
+        detector = self._make(rule)
+        if detector is not None:
+            self._detectors.append((rule, detector))
+
+    def _make(self, rule: RedactionRule) -> Detector | None:  # noqa: C901 - a dispatch table
+        kind = rule.detector
+        options = rule.options
+        if kind == "person":
+            self._person = (rule, PersonFinder(options, source=rule.source, rule_id=rule.id))
+            return None
+        if kind == "private_key":
+            patterns = self._secrets()
+            return lambda text: secrets.find_private_keys(text, patterns)
+        if kind == "jwt":
+            return secrets.find_jwts
+        if kind == "secret_keys":
+            patterns = self._secrets()
+            return lambda text: secrets.find_keys(text, patterns)
+        if kind == "high_entropy":
+            min_length = _int_option(rule, "min_length", 20)
+            keep = options.get("digests", "keep") == "keep"
+            return lambda text: secrets.find_high_entropy(text, min_length=min_length,
+                                                          keep_digests=keep)
+        if kind == "url_credentials":
+            return structured.find_url_credentials
+        if kind == "street_address":
+            return addresses.find_addresses
+        if kind == "phone":
+            regions = [str(r).upper() for r in options.get("regions", ["US", "GB"])]
+            return lambda text: phones.find_phones(text, regions)
+        if kind in ("terms", "regex"):
+            return self._make_terms(rule)
+        finders = {
+            "email": structured.find_emails,
+            "credit_card": structured.find_cards,
+            "iban": structured.find_ibans,
+            "ip_address": structured.find_ips,
+            "government_id": structured.find_gov_ids,
+        }
+        if kind in finders:
+            detectors = self._structured_detectors(rule)
+            find = finders[kind]
+            return lambda text: find(text, detectors)
+        raise ConfigError(f"rule {rule.id!r} names unknown detector {kind!r}",
+                          source=rule.source)
+
+    def _make_terms(self, rule: RedactionRule) -> Detector | None:
+        compiled: list[re.Pattern[str]] = []
+        if rule.detector == "terms":
+            pattern = terms.compile_terms(rule.terms, case_sensitive=rule.case_sensitive,
+                                          whole_word=rule.whole_word)
+            compiled.extend([pattern] if pattern is not None else [])
+        else:
+            compiled.extend(terms.compile_patterns(rule.patterns,
+                                                   case_sensitive=rule.case_sensitive,
+                                                   whole_word=rule.whole_word))
+        if not compiled:
+            return None
+        return lambda text: terms.find_terms(text, compiled)
+
+    # -- finding and replacing --------------------------------------------------------
+
+    def find_many(self, texts: Sequence[str],
+                  known_names: Sequence[Iterable[str]] | None = None) -> list[list[Finding]]:
+        """Resolved findings per text (spans and entity labels; the benchmark scores these).
+
+        ``known_names[i]`` are names already found elsewhere in text i's report.
+        """
+        known = [tuple(k) for k in known_names] if known_names is not None else [()] * len(texts)
+        names: list[list[tuple[int, int]]] = [[] for _ in texts]
+        if self._person is not None:
+            names = self._person[1].find_many(texts)
+        out: list[list[Finding]] = []
+        for text, person_spans, already in zip(texts, names, known, strict=True):
+            found: list[Finding] = []
+            for rule, detector in self._detectors:
+                found.extend(finding(s, e, rule.entity, rule.detector) for s, e in detector(text))
+            if self._person is not None:
+                rule, finder = self._person
+                found.extend(finding(s, e, rule.entity, "person") for s, e in person_spans)
+                values = [text[s:e] for s, e in person_spans] + list(already)
+                remention = finder.remention_pattern(values)
+                if remention is not None:
+                    found.extend(finding(m.start(), m.end(), rule.entity, "person")
+                                 for m in remention.finditer(text))
+            out.append([f for f in resolve(found)
+                        if text[f.start:f.end].casefold() not in self.policy.allow])
+        return out
+
+    def redact_text(self, text: str, mapping: PlaceholderMap | None = None) -> RedactionResult:
+        """Redact one text. Pass the report's mapping so placeholders agree across fields."""
+        mapping = mapping if mapping is not None else PlaceholderMap()
+        return self.redact_many([text], [mapping])[0]
+
+    def redact_many(self, texts: Sequence[str],
+                    mappings: Sequence[PlaceholderMap] | None = None) -> list[RedactionResult]:
+        """Redact a batch (NER batches across it). One mapping per text, or fresh ones."""
+        maps = list(mappings) if mappings is not None else [PlaceholderMap() for _ in texts]
+        if len(maps) != len(texts):
+            raise ValueError(f"{len(texts)} texts but {len(maps)} mappings")
+        known = [mapping.known_names() for mapping in maps]
+        results = []
+        for text, mapping, found in zip(texts, maps, self.find_many(texts, known), strict=True):
+            results.append(_replace(text, found, mapping))
+        return results
+
+
+def _replace(text: str, found: Sequence[Finding], mapping: PlaceholderMap) -> RedactionResult:
+    pieces: list[str] = []
+    counts: Counter[str] = Counter()
+    cursor = 0
+    for item in found:
+        pieces.append(text[cursor:item.start])
+        pieces.append(mapping.placeholder(item.entity, text[item.start:item.end]))
+        counts[item.entity] += 1
+        cursor = item.end
+    pieces.append(text[cursor:])
+    return RedactionResult(text="".join(pieces), counts=dict(counts))
+
+
+def _int_option(rule: RedactionRule, name: str, default: int) -> int:
+    value = rule.options.get(name, default)
+    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+        raise ConfigError(f"rule {rule.id!r}: option {name} must be a positive integer",
+                          source=rule.source, key=f"options.{name}")
+    return value

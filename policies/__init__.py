@@ -1,0 +1,1 @@
+"""Policy engine and default policy packs (redaction, safe harbor, disclosure, alerts)."""
