@@ -46,6 +46,8 @@ class LogLeaf(SQLModel, table=True):
 
 class LogNode(SQLModel, table=True):
     __tablename__ = "nm_log_node"
+    # On SQLite, store rows in the primary-key b-tree itself (no rowid, no second index).
+    __table_args__ = {"sqlite_with_rowid": False}
 
     level: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
     node_index: int = Field(
