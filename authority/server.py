@@ -20,6 +20,7 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 
 from authority.app import AuthorityApp, install_components
 from authority.config import AuthorityConfig
+from authority.grpc_handlers import add_tolerant_servicer
 from authority.servicer import AuthorityServicer
 from nearmiss.v1 import authority_pb2_grpc
 
@@ -57,7 +58,8 @@ class RunningAuthority:
             maximum_concurrent_rpcs=2048,
         )
         self.health = health.HealthServicer()
-        authority_pb2_grpc.add_AuthorityServiceServicer_to_server(
+        add_tolerant_servicer(
+            authority_pb2_grpc.add_AuthorityServiceServicer_to_server,
             AuthorityServicer(
                 guard=app.guard,
                 ingest=app.ingest,

@@ -17,6 +17,7 @@ from typing import Protocol, TypeVar
 import grpc
 from sqlmodel import Session
 
+from authority.grpc_handlers import UndecodableRequest
 from authority.ingest import IngestService
 from authority.log import TransparencyLog
 from authority.parties import PartyRegistry
@@ -59,6 +60,15 @@ class AlertFeed(Protocol):
     def acknowledge(self, party: Party, alert_id: str) -> authority_pb2.AckAlertResponse: ...
 
 
+def require_decoded(request: object) -> None:
+    """Refuse a request whose bytes did not decode (see authority.grpc_handlers)."""
+    if isinstance(request, UndecodableRequest):
+        raise ReportInvalidError(
+            f"the request ({request.size_bytes} bytes) is not a valid "
+            f"{request.message_type} protobuf message"
+        )
+
+
 class CallGuard:
     """Authentication, authorization, rate limiting and the refusal trail for each call."""
 
@@ -91,12 +101,19 @@ class CallGuard:
                 f"{', '.join(sorted(r.value for r in allowed)) or 'nobody'})"
             )
 
-    def run(self, context: grpc.ServicerContext, rpc: str, action: Callable[[Party], T]) -> T:
+    def run(
+        self,
+        context: grpc.ServicerContext,
+        rpc: str,
+        action: Callable[[Party], T],
+        request: object = None,
+    ) -> T:
         party: Party | None = None
         try:
             party = self.authenticate(context)
             self.authorize(party, rpc)
             self._buckets.take(party.party_id)
+            require_decoded(request)
             return action(party)
         except NearmissError as error:
             self.refuse(context, party, rpc, error)
@@ -150,7 +167,7 @@ class AuthorityServicer(authority_pb2_grpc.AuthorityServiceServicer):
                 raise ReportInvalidError("is required", field="signed_report")
             return self._ingest.submit(party, request.signed_report)
 
-        return self._guard.run(context, "SubmitReport", submit)
+        return self._guard.run(context, "SubmitReport", submit, request)
 
     def SubmitReports(
         self,
@@ -162,6 +179,7 @@ class AuthorityServicer(authority_pb2_grpc.AuthorityServiceServicer):
             for request in request_iterator:
                 result = response.results.add()
                 try:
+                    require_decoded(request)
                     if not request.HasField("signed_report"):
                         raise ReportInvalidError("is required", field="signed_report")
                     receipt = self._ingest.submit(party, request.signed_report)
@@ -179,7 +197,10 @@ class AuthorityServicer(authority_pb2_grpc.AuthorityServiceServicer):
         self, request: authority_pb2.GetReceiptRequest, context: grpc.ServicerContext
     ) -> authority_pb2.Receipt:
         return self._guard.run(
-            context, "GetReceipt", lambda party: self._ingest.receipt_for(party, request.report_id)
+            context,
+            "GetReceipt",
+            lambda party: self._ingest.receipt_for(party, request.report_id),
+            request,
         )
 
     def SubscribeAlerts(
@@ -193,6 +214,7 @@ class AuthorityServicer(authority_pb2_grpc.AuthorityServiceServicer):
             context,
             "SubscribeAlerts",
             lambda party: alerts.subscribe(party, request.resume_after_cursor, context.is_active),
+            request,
         )
         yield from stream
 
@@ -204,7 +226,10 @@ class AuthorityServicer(authority_pb2_grpc.AuthorityServiceServicer):
             context.abort(grpc.StatusCode.UNIMPLEMENTED, "this authority does not serve alerts")
         assert alerts is not None
         return self._guard.run(
-            context, "AckAlert", lambda party: alerts.acknowledge(party, request.alert_id)
+            context,
+            "AckAlert",
+            lambda party: alerts.acknowledge(party, request.alert_id),
+            request,
         )
 
     def GetTreeHead(
@@ -214,7 +239,7 @@ class AuthorityServicer(authority_pb2_grpc.AuthorityServiceServicer):
             with self._session_factory() as session:
                 return self._log.signed_tree_head(session)
 
-        return self._guard.run(context, "GetTreeHead", head)
+        return self._guard.run(context, "GetTreeHead", head, request)
 
     def GetInclusionProof(
         self, request: authority_pb2.GetInclusionProofRequest, context: grpc.ServicerContext
@@ -230,7 +255,7 @@ class AuthorityServicer(authority_pb2_grpc.AuthorityServiceServicer):
                 size = request.tree_size or self._log.size(session)
                 return self._log.inclusion_proof(session, index, size)
 
-        return self._guard.run(context, "GetInclusionProof", proof)
+        return self._guard.run(context, "GetInclusionProof", proof, request)
 
     def GetConsistencyProof(
         self, request: authority_pb2.GetConsistencyProofRequest, context: grpc.ServicerContext
@@ -240,4 +265,4 @@ class AuthorityServicer(authority_pb2_grpc.AuthorityServiceServicer):
                 second = request.second_size or self._log.size(session)
                 return self._log.consistency_proof(session, request.first_size, second)
 
-        return self._guard.run(context, "GetConsistencyProof", proof)
+        return self._guard.run(context, "GetConsistencyProof", proof, request)
