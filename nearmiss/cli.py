@@ -86,6 +86,49 @@ def demo(
     run_demo(database_url=database_url, keep=keep, directory=directory)
 
 
+@app.command()
+def audit(
+    authority: str = typer.Option(..., "--authority", help="the authority's HOST:PORT"),
+    identity: Path = typer.Option(
+        ...,
+        "--identity",
+        help="a party directory from `pki init` (tls.pem, tls.key; CA at ../ca/ca.pem)",
+    ),
+    authority_key: Path = typer.Option(
+        ..., "--authority-key", help="the authority's Ed25519 public key (signing.pub)"
+    ),
+    ca_certificate: Path | None = typer.Option(
+        None, "--ca", help="the network CA certificate (default: IDENTITY/../ca/ca.pem)"
+    ),
+    state_dir: Path | None = typer.Option(
+        None, "--state-dir", help="where the last seen tree head is kept (default: IDENTITY/audit)"
+    ),
+    server_name: str = typer.Option("localhost", "--server-name"),
+) -> None:
+    """Check the authority's log is append-only and consistent with what you saw before."""
+    from nearmiss.audit import Auditor
+    from nearmiss.config import TlsFiles
+    from nearmiss.signing import VerifyingKey
+    from node.client import secure_channel
+
+    tls = TlsFiles(
+        ca_certificate=ca_certificate or identity.parent / "ca" / "ca.pem",
+        certificate=identity / "tls.pem",
+        private_key=identity / "tls.key",
+    )
+    channel = secure_channel(authority, tls, server_name=server_name)
+    try:
+        auditor = Auditor.over_grpc(
+            channel,
+            state_dir=state_dir or identity / "audit" / authority.replace(":", "_"),
+            authority_key=VerifyingKey.from_file(authority_key),
+        )
+        result = auditor.audit()
+    finally:
+        channel.close()
+    stdout.print(f"[green]audit passed[/]: {result.summary()}", soft_wrap=True)
+
+
 def main() -> None:
     try:
         app()
