@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import grpc
 from sqlalchemy.engine import Engine
@@ -26,6 +26,9 @@ from authority.ratelimit import TokenBuckets
 from authority.security_log import SecurityLog
 from authority.servicer import RPC_ROLES, AlertFeed, CallGuard
 from nearmiss.signing import SigningKey
+
+if TYPE_CHECKING:
+    from policies.engine import PolicyEngine
 
 logger = logging.getLogger("nearmiss.authority")
 
@@ -53,6 +56,9 @@ class AuthorityApp:
     # Extra gRPC services: each is called with the server to register itself.
     service_installers: list[Callable[[grpc.Server], None]] = field(default_factory=list)
     alerts: AlertFeed | None = None
+    # The policy packs in force (safe harbor, disclosure, alert routing); set by
+    # authority.disclosure.components.ensure_policies, shared by every deciding component.
+    policies: PolicyEngine | None = None
 
     @classmethod
     def from_config(cls, config: AuthorityConfig) -> AuthorityApp:
@@ -104,3 +110,18 @@ def install_components(app: AuthorityApp) -> None:
     """Attach the optional parts of the authority. Each line owns one component."""
     # Components are added here by their packages (dedup worker, scheduler, dashboard,
     # federation); each import is local so a minimal authority starts fast.
+    from authority.disclosure.components import (
+        ensure_policies,
+        install_dashboard,
+        install_disclosure,
+    )
+
+    ensure_policies(app)
+    install_disclosure(app)
+    install_dashboard(app)
+
+    from authority.alerts import install_alerts
+    from authority.federation import install_federation
+
+    install_alerts(app)
+    install_federation(app)

@@ -24,3 +24,13 @@ def serve(config: Path = ConfigOption, verbose: bool = typer.Option(False, "--ve
         format="%(asctime)s %(levelname)s %(name)s %(message)s",
     )
     run_server(AuthorityConfig.load(config))
+
+
+def _register_disclosure_commands() -> None:
+    from authority.disclosure.commands import approve_command, disclosures_command
+
+    app.command("approve")(approve_command)
+    app.command("disclosures")(disclosures_command)
+
+
+_register_disclosure_commands()
