@@ -2,13 +2,14 @@
 
 Rules: every call has a deadline; a gRPC status comes back as one of our errors
 (nearmiss.rpc_errors.error_for) so callers never handle grpc.RpcError; UNAVAILABLE and
-DEADLINE_EXCEEDED mean "retry later" (the outbox keeps the report).
+DEADLINE_EXCEEDED mean "retry later" (the outbox keeps the report). The alert stream is
+the one call without a deadline; keepalive pings find a dead connection instead.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from typing import Protocol
+from typing import Any, Protocol
 
 import grpc
 
@@ -31,6 +32,45 @@ class AuthorityApi(Protocol):
     def tree_head(self) -> log_pb2.SignedTreeHead: ...
 
 
+class AlertStream(Protocol):
+    """An open SubscribeAlerts stream; ``cancel`` ends it from another thread."""
+
+    def __iter__(self) -> Iterator[authority_pb2.Alert]: ...
+
+    def cancel(self) -> None: ...
+
+
+class AlertApi(Protocol):
+    """What the alert inbox needs from an authority."""
+
+    def subscribe_alerts(self, resume_after_cursor: int) -> AlertStream: ...
+
+    def ack_alert(self, alert_id: str) -> authority_pb2.AckAlertResponse: ...
+
+    def close(self) -> None: ...
+
+
+class _AlertCall:
+    """A server-streaming call whose failures surface as our errors; a cancel we asked
+    for ends the iteration quietly."""
+
+    def __init__(self, call: Any):
+        self._call = call
+        self._cancelled = False
+
+    def __iter__(self) -> Iterator[authority_pb2.Alert]:
+        try:
+            yield from self._call
+        except grpc.RpcError as error:
+            if self._cancelled and error.code() == grpc.StatusCode.CANCELLED:
+                return
+            raise error_for(error.code(), error.details() or "") from None
+
+    def cancel(self) -> None:
+        self._cancelled = True
+        self._call.cancel()
+
+
 def secure_channel(
     address: str, tls: TlsFiles, *, server_name: str = "localhost"
 ) -> grpc.Channel:
@@ -45,21 +85,30 @@ def secure_channel(
             ("grpc.ssl_target_name_override", server_name),
             ("grpc.max_receive_message_length", 16 * 1024 * 1024),
             ("grpc.enable_retries", 0),
+            # Long-lived alert streams: notice a dead connection within a minute.
+            ("grpc.keepalive_time_ms", 30_000),
+            ("grpc.keepalive_timeout_ms", 10_000),
         ],
     )
 
 
 class GrpcAuthorityClient:
     def __init__(self, channel: grpc.Channel, *, deadline_s: float = DEFAULT_DEADLINE_S):
+        """Owns ``channel`` (closes it on ``close``)."""
         self._channel = channel
         self._stub = authority_pb2_grpc.AuthorityServiceStub(channel)
         self._deadline_s = deadline_s
 
     @classmethod
     def connect(
-        cls, address: str, tls: TlsFiles, *, server_name: str = "localhost"
+        cls,
+        address: str,
+        tls: TlsFiles,
+        *,
+        server_name: str = "localhost",
+        deadline_s: float = DEFAULT_DEADLINE_S,
     ) -> GrpcAuthorityClient:
-        return cls(secure_channel(address, tls, server_name=server_name))
+        return cls(secure_channel(address, tls, server_name=server_name), deadline_s=deadline_s)
 
     @property
     def stub(self) -> authority_pb2_grpc.AuthorityServiceStub:
@@ -101,6 +150,22 @@ class GrpcAuthorityClient:
                 authority_pb2.GetReceiptRequest(report_id=report_id), timeout=self._deadline_s
             )
             return receipt
+        except grpc.RpcError as error:
+            raise error_for(error.code(), error.details() or "") from None
+
+    def subscribe_alerts(self, resume_after_cursor: int) -> AlertStream:
+        """Alerts after ``resume_after_cursor``, then live; no deadline (it stays open)."""
+        call = self._stub.SubscribeAlerts(
+            authority_pb2.SubscribeAlertsRequest(resume_after_cursor=resume_after_cursor)
+        )
+        return _AlertCall(call)
+
+    def ack_alert(self, alert_id: str) -> authority_pb2.AckAlertResponse:
+        try:
+            response: authority_pb2.AckAlertResponse = self._stub.AckAlert(
+                authority_pb2.AckAlertRequest(alert_id=alert_id), timeout=self._deadline_s
+            )
+            return response
         except grpc.RpcError as error:
             raise error_for(error.code(), error.details() or "") from None
 

@@ -26,7 +26,7 @@ from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__
 from nearmiss.v1 import report_pb2 as nearmiss_dot_v1_dot_report__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x16nearmiss/v1/node.proto\x12\x0bnearmiss.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x18nearmiss/v1/report.proto\"@\n\x11\x46ileReportRequest\x12+\n\x06report\x18\x01 \x01(\x0b\x32\x1b.nearmiss.v1.IncidentReport\"\xc7\x01\n\x12\x46ileReportResponse\x12\x11\n\treport_id\x18\x01 \x01(\t\x12\x16\n\x0e\x61lready_queued\x18\x02 \x01(\x08\x12N\n\x10redaction_counts\x18\x03 \x03(\x0b\x32\x34.nearmiss.v1.FileReportResponse.RedactionCountsEntry\x1a\x36\n\x14RedactionCountsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\r:\x02\x38\x01\"\x16\n\x14GetNodeStatusRequest\"\xba\x01\n\nNodeStatus\x12\x14\n\x0coutbox_depth\x18\x01 \x01(\x04\x12\x35\n\x11oldest_pending_at\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x15\n\rreceipts_held\x18\x03 \x01(\x04\x12\x13\n\x0b\x61lerts_held\x18\x04 \x01(\x04\x12\x33\n\x0flast_receipt_at\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp2\xa9\x01\n\x0bNodeService\x12M\n\nFileReport\x12\x1e.nearmiss.v1.FileReportRequest\x1a\x1f.nearmiss.v1.FileReportResponse\x12K\n\rGetNodeStatus\x12!.nearmiss.v1.GetNodeStatusRequest\x1a\x17.nearmiss.v1.NodeStatusb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x16nearmiss/v1/node.proto\x12\x0bnearmiss.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x18nearmiss/v1/report.proto\"{\n\x11\x46ileReportRequest\x12-\n\x06report\x18\x01 \x01(\x0b\x32\x1b.nearmiss.v1.IncidentReportH\x00\x12\x19\n\x0freport_document\x18\x02 \x01(\x0cH\x00\x12\x13\n\x0bsource_name\x18\x03 \x01(\tB\x07\n\x05input\"\xf1\x01\n\x12\x46ileReportResponse\x12\x11\n\treport_id\x18\x01 \x01(\t\x12\x16\n\x0e\x61lready_queued\x18\x02 \x01(\x08\x12N\n\x10redaction_counts\x18\x03 \x03(\x0b\x32\x34.nearmiss.v1.FileReportResponse.RedactionCountsEntry\x12\x19\n\x11sections_withheld\x18\x04 \x01(\r\x12\r\n\x05state\x18\x05 \x01(\t\x1a\x36\n\x14RedactionCountsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\r:\x02\x38\x01\"\x16\n\x14GetNodeStatusRequest\"\\\n\x0f\x44\x65liveryFailure\x12\x11\n\treport_id\x18\x01 \x01(\t\x12&\n\x02\x61t\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0e\n\x06reason\x18\x03 \x01(\t\"\xff\x02\n\nNodeStatus\x12\x14\n\x0coutbox_depth\x18\x01 \x01(\x04\x12\x35\n\x11oldest_pending_at\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x15\n\rreceipts_held\x18\x03 \x01(\x04\x12\x13\n\x0b\x61lerts_held\x18\x04 \x01(\x04\x12\x33\n\x0flast_receipt_at\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x17\n\x0freports_refused\x18\x06 \x01(\x04\x12\x1e\n\x16last_receipt_report_id\x18\x07 \x01(\t\x12\x1e\n\x16last_receipt_log_index\x18\x08 \x01(\x04\x12\x35\n\x0frecent_failures\x18\t \x03(\x0b\x32\x1c.nearmiss.v1.DeliveryFailure\x12\x1d\n\x15\x61lerts_unacknowledged\x18\n \x01(\x04\x12\x14\n\x0c\x61lert_cursor\x18\x0b \x01(\x04\x32\xa9\x01\n\x0bNodeService\x12M\n\nFileReport\x12\x1e.nearmiss.v1.FileReportRequest\x1a\x1f.nearmiss.v1.FileReportResponse\x12K\n\rGetNodeStatus\x12!.nearmiss.v1.GetNodeStatusRequest\x1a\x17.nearmiss.v1.NodeStatusb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -36,15 +36,17 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_FILEREPORTRESPONSE_REDACTIONCOUNTSENTRY']._loaded_options = None
   _globals['_FILEREPORTRESPONSE_REDACTIONCOUNTSENTRY']._serialized_options = b'8\001'
   _globals['_FILEREPORTREQUEST']._serialized_start=98
-  _globals['_FILEREPORTREQUEST']._serialized_end=162
-  _globals['_FILEREPORTRESPONSE']._serialized_start=165
-  _globals['_FILEREPORTRESPONSE']._serialized_end=364
-  _globals['_FILEREPORTRESPONSE_REDACTIONCOUNTSENTRY']._serialized_start=310
-  _globals['_FILEREPORTRESPONSE_REDACTIONCOUNTSENTRY']._serialized_end=364
-  _globals['_GETNODESTATUSREQUEST']._serialized_start=366
-  _globals['_GETNODESTATUSREQUEST']._serialized_end=388
-  _globals['_NODESTATUS']._serialized_start=391
-  _globals['_NODESTATUS']._serialized_end=577
-  _globals['_NODESERVICE']._serialized_start=580
-  _globals['_NODESERVICE']._serialized_end=749
+  _globals['_FILEREPORTREQUEST']._serialized_end=221
+  _globals['_FILEREPORTRESPONSE']._serialized_start=224
+  _globals['_FILEREPORTRESPONSE']._serialized_end=465
+  _globals['_FILEREPORTRESPONSE_REDACTIONCOUNTSENTRY']._serialized_start=411
+  _globals['_FILEREPORTRESPONSE_REDACTIONCOUNTSENTRY']._serialized_end=465
+  _globals['_GETNODESTATUSREQUEST']._serialized_start=467
+  _globals['_GETNODESTATUSREQUEST']._serialized_end=489
+  _globals['_DELIVERYFAILURE']._serialized_start=491
+  _globals['_DELIVERYFAILURE']._serialized_end=583
+  _globals['_NODESTATUS']._serialized_start=586
+  _globals['_NODESTATUS']._serialized_end=969
+  _globals['_NODESERVICE']._serialized_start=972
+  _globals['_NODESERVICE']._serialized_end=1141
 # @@protoc_insertion_point(module_scope)

@@ -51,6 +51,9 @@ class NodeServiceServicer:
 
     def FileReport(self, request, context):
         """Validate, redact, sign and queue a report; it is sent from the durable outbox.
+        Idempotent on report_id: filing the same report again (reported_at aside) answers
+        already_queued; the same report_id with other content is ALREADY_EXISTS.
+        A report that breaks the schema is INVALID_ARGUMENT naming the field and the reason.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
