@@ -22,14 +22,15 @@ MARGIN_TOP = 16
 MARGIN_BOTTOM = 44
 
 
-def _nice_ceiling(value: float) -> float:
-    if value <= 0:
-        return 1.0
-    magnitude = 10 ** math.floor(math.log10(value))
-    for step in (1, 2, 2.5, 5, 10):
-        if value <= step * magnitude:
-            return float(step * magnitude)
-    return float(10 * magnitude)
+def _axis(value: float) -> tuple[float, float]:
+    """(top, step): a round step of at least 1 (counts), about four ticks."""
+    raw = max(value, 1.0) / 4
+    magnitude = 10 ** math.floor(math.log10(raw))
+    step = next(
+        (m * magnitude for m in (1, 2, 5, 10) if raw <= m * magnitude), 10 * magnitude
+    )
+    step = max(step, 1.0)
+    return step * math.ceil(max(value, 1.0) / step), step
 
 
 def _fmt(value: float) -> str:
@@ -38,7 +39,7 @@ def _fmt(value: float) -> str:
 
 def trend_svg(trend: Trend, *, title: str) -> str:
     points = trend.points
-    top = _nice_ceiling(max([p.value + p.error for p in points] + [1.0]))
+    top, step = _axis(max([p.value + p.error for p in points] + [1.0]))
     plot_w = WIDTH - MARGIN_LEFT - MARGIN_RIGHT
     plot_h = HEIGHT - MARGIN_TOP - MARGIN_BOTTOM
     slot = plot_w / max(len(points), 1)
@@ -52,8 +53,8 @@ def trend_svg(trend: Trend, *, title: str) -> str:
         f'role="img" aria-labelledby="trend-title" class="chart">',
         f'<title id="trend-title">{escape(title)}</title>',
     ]
-    for tick in range(5):
-        value = top * tick / 4
+    for tick in range(round(top / step) + 1):
+        value = step * tick
         ty = y(value)
         parts.append(
             f'<line x1="{MARGIN_LEFT}" x2="{WIDTH - MARGIN_RIGHT}" y1="{ty:.1f}" y2="{ty:.1f}" '

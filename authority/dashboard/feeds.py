@@ -16,15 +16,22 @@ JSON_FEED_VERSION = "https://jsonfeed.org/version/1.1"
 
 
 def headline(document: dict[str, Any]) -> str:
-    """A title from public facts only: "High-severity cyber incident (2026-W45), 2 labs"."""
+    """A title from public facts only: "High-severity cyber incident"."""
     if document.get("withdrawn"):
         return f"Case {document['case_id']} withdrawn from public view"
     domains = ", ".join(label(d).lower() for d in document.get("harm_domains", []))
     kinds = " and ".join(label(k).lower() for k in document.get("kinds", []))
+    return f"{str(document.get('severity', '')).capitalize()}-severity {domains} {kinds}"
+
+
+def feed_title(document: dict[str, Any]) -> str:
+    """The headline with week and labs: "High-severity cyber incident (2026-W45, 2 labs)"."""
+    if document.get("withdrawn"):
+        return headline(document)
     labs = document.get("labs", 0)
     return (
-        f"{str(document.get('severity', '')).capitalize()}-severity {domains} {kinds} "
-        f"({document.get('occurred_week', '')}), {labs} lab{'s' if labs != 1 else ''}"
+        f"{headline(document)} ({document.get('occurred_week', '')}, "
+        f"{labs} lab{'s' if labs != 1 else ''})"
     )
 
 
@@ -53,7 +60,7 @@ def json_feed(
             {
                 "id": item_id(authority_id, document),
                 "url": f"{base_url}cases/{document['case_id']}",
-                "title": headline(document),
+                "title": feed_title(document),
                 "content_text": plain_text(document),
                 "date_published": document["published_at"],
                 "tags": list(document.get("harm_domains", [])) + list(document.get("kinds", [])),
@@ -84,7 +91,7 @@ def atom_feed(
         entries.append(
             "<entry>"
             f"<id>{escape(item_id(authority_id, document))}</id>"
-            f"<title>{escape(headline(document))}</title>"
+            f"<title>{escape(feed_title(document))}</title>"
             f'<link rel="alternate" type="text/html" href="{escape(url)}"/>'
             f"<updated>{escape(document['published_at'])}</updated>"
             f"{categories}"

@@ -38,7 +38,7 @@ def report(
     domains: tuple[str, ...] = ("CYBER",),
     severity: int = 3,
     kind: str = "INCIDENT",
-    public_text: str = "The model followed an injected instruction; a confirmation step stopped it.",
+    public_text: str = "The model followed an injected instruction; a confirmation stopped it.",
     canary: str = "",
     occurred: datetime | None = None,
 ) -> IncidentReport:
@@ -69,10 +69,16 @@ def report(
         ],
         "sections": [
             {"scope": "PUBLIC", "heading": "What happened", "text": public_text},
-            {"scope": "SHAREABLE", "heading": "Detail" + mark("SHHEAD"),
-             "text": "Payload in a spreadsheet cell" + mark("SHAREABLE")},
-            {"scope": "AUTHORITY_ONLY", "heading": "Customer" + mark("AOHEAD"),
-             "text": "Affected account details" + mark("AUTHORITYONLY")},
+            {
+                "scope": "SHAREABLE",
+                "heading": "Detail" + mark("SHHEAD"),
+                "text": "Payload in a spreadsheet cell" + mark("SHAREABLE"),
+            },
+            {
+                "scope": "AUTHORITY_ONLY",
+                "heading": "Customer" + mark("AOHEAD"),
+                "text": "Affected account details" + mark("AUTHORITYONLY"),
+            },
         ],
     }
     return IncidentReport.model_validate(data)
@@ -86,9 +92,13 @@ class LocalAuthority:
 
     def file(self, filed: IncidentReport) -> None:
         stamped = filed.model_copy(update={"reported_at": datetime.now(UTC)})
-        self.app.ingest.submit(Party(filed.lab_id, Role.LAB), sign_report(stamped, self.keys[filed.lab_id]))
+        self.app.ingest.submit(
+            Party(filed.lab_id, Role.LAB), sign_report(stamped, self.keys[filed.lab_id])
+        )
 
-    def job(self, policies: PolicyEngine | None = None, cases: CaseSource | None = None) -> DisclosureJob:
+    def job(
+        self, policies: PolicyEngine | None = None, cases: CaseSource | None = None
+    ) -> DisclosureJob:
         return DisclosureJob(
             engine=self.app.engine,
             policies=policies or PolicyEngine(reload_seconds=0),
@@ -119,9 +129,7 @@ def local_authority(directory: Path) -> LocalAuthority:
     return LocalAuthority(app, network, keys)
 
 
-def write_pack(
-    directory: Path, kind: str, change: Callable[[dict[str, Any]], None]
-) -> Path:
+def write_pack(directory: Path, kind: str, change: Callable[[dict[str, Any]], None]) -> Path:
     """The shipped default pack of ``kind``, changed by ``change``, written to a file."""
     document = yaml.safe_load(default_pack_path(kind).read_text())
     change(document)
