@@ -23,9 +23,10 @@ from collections.abc import Iterator
 Span = tuple[int, int]
 
 _EN_TYPES = (
-    r"Street|St|Avenue|Ave|Road|Rd|Lane|Ln|Boulevard|Blvd|Drive|Dr|Court|Ct|Place|Pl|"
+    r"Street|Avenue|Ave|Road|Rd|Lane|Ln|Boulevard|Blvd|Drive|Court|Ct|Place|Pl|"
     r"Terrace|Way|Close|Crescent|Cres|Square|Sq|Parkway|Pkwy|Highway|Hwy|Circle|Cir|"
-    r"Row|Gardens|Grove|Mews|Walk|Hill|Trail|Plaza"
+    r"Dr(?!\.?\s+[A-Z][a-z])|St(?!\.?\s+[A-Z][a-z])|"
+    r"Row|Gardens|Grove|Mews|Walk|Hill|Trail|Plaza|Quay|Wharf|Parade|Embankment|Green"
 )
 _UNIT = r"(?:(?:Apt|Apartment|Flat|Suite|Ste|Unit|Floor|Fl|Room|Rm)\.?\s*#?\s*[A-Za-z0-9\-]{1,6})"
 _NAME_WORD = r"(?:[A-Z][\w'’\-]*|\d{1,3}(?:st|nd|rd|th)|of|the|de|la|van|der)"
@@ -50,6 +51,10 @@ _ROMANCE = re.compile(
     r"[A-ZÀ-Ý][\wÀ-ÿ'’\-]*(?:\s+[A-ZÀ-Ý][\wÀ-ÿ'’\-]*){0,3}(?:,?\s+(?:n\.?º?\s*)?\d{1,4}[a-zA-Z]?)?"
     r"(?:,\s*(?:\d{4,5}\s+)?[A-ZÀ-Ý][\wÀ-ÿ\-]+)?"
 )
+_GERMAN_PREFIXED = re.compile(
+    r"\b(?:Am|An der|An den|Im|In der|Auf der|Auf dem|Zum|Zur|Hinter der|Unter den)\s+"
+    r"[A-ZÄÖÜ][\wäöüß\-]+\s+\d{1,4}\s?[a-z]?\b"
+)
 _PO_BOX = re.compile(r"\b(?:P\.?\s?O\.?\s?Box|Postfach|Apartado)\s+\d{1,6}\b", re.IGNORECASE)
 
 
@@ -62,5 +67,7 @@ def find_addresses(text: str) -> Iterator[Span]:
         # Romance street words are common nouns ("place", "via"): require a number.
         if re.search(r"\d", match.group()):
             yield match.span()
+    for match in _GERMAN_PREFIXED.finditer(text):
+        yield match.span()
     for match in _PO_BOX.finditer(text):
         yield match.span()

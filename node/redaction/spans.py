@@ -31,7 +31,7 @@ PRIORITY: dict[str, int] = {
     "regex": 70,
     "government_id": 60,
     "ip_address": 60,
-    "phone": 50,
+    "phone": 61,  # above government_id: NHS numbers share the 3-3-4 phone shape
     "high_entropy": 40,
     "street_address": 30,
     "person": 20,

@@ -40,21 +40,24 @@ _STRONG = 0.5
 _CONTEXT_WINDOW = 50
 
 _URL_CREDENTIALS = re.compile(
-    r"\b[a-zA-Z][a-zA-Z0-9+.\-]{1,15}://[^\s:/?#@\"'<>]+:[^\s/?#@\"'<>]*@[^\s\"'<>]+"
+    r"\b[a-zA-Z][a-zA-Z0-9+.\-]{1,15}://[^\s:/?#@\"'<>]*:[^\s/?#@\"'<>]+@[^\s\"'<>]+"
 )
 _URL_TRAILING = ".,;:)]}'\""
+_DOT = r"\s*(?:\.|\[dot\]|\(dot\)|\{dot\})\s*"
 _OBFUSCATED_EMAIL = re.compile(
-    r"\b[\w.+\-]+\s*(?:\[at\]|\(at\)|\{at\}| at )\s*[\w\-]+(?:\s*(?:\[dot\]|\(dot\)|\{dot\}| dot )"
-    r"\s*[\w\-]+)+\b",
+    rf"\b[\w+\-]+(?:{_DOT}[\w+\-]+)*\s*(?:\[at\]|\(at\)|\{{at\}}|@)\s*[\w\-]+(?:{_DOT}[\w\-]+)+\b",
     re.IGNORECASE,
 )
+_OBFUSCATION = re.compile(r"\[(?:at|dot)\]|\((?:at|dot)\)|\{(?:at|dot)\}", re.IGNORECASE)
+_ID_WORDS = ("id", "no.", "number", "ssn", "passport", "national", "tax", "insurance", "nino",
+             "aadhaar", "pesel", "sin", "nhs", "dni", "nif", "nie", "personnummer", "fiscal")
 # Presidio's e-mail recognizer refuses domains outside the public-suffix list, but labs
 # write internal addresses (``ops@build.corp``, ``x@lab.internal``): take those too.
 _EMAIL_ANY_DOMAIN = re.compile(
     r"(?<![\w.+\-])[A-Za-z0-9][\w.+\-]*@[A-Za-z0-9](?:[\w\-]*[A-Za-z0-9])?"
     r"(?:\.[A-Za-z0-9](?:[\w\-]*[A-Za-z0-9])?)*\.[A-Za-z]{2,24}\b"
 )
-_CARD_EXTRA = re.compile(r"(?<![\d\-])(?:\d[ \-]?){12,18}\d(?![\d\-])")
+_CARD_EXTRA = re.compile(r"(?<![\w\-])(?:\d[ \-]?){12,18}\d(?![\w\-])")
 
 
 @dataclass
@@ -108,7 +111,7 @@ def find_emails(text: str, detectors: StructuredDetectors) -> Iterator[Span]:
         for match in _EMAIL_ANY_DOMAIN.finditer(text):
             yield match.span()
     for match in _OBFUSCATED_EMAIL.finditer(text):
-        if re.search(r"(?i)\[at\]|\(at\)|\{at\}", match.group()) or " dot " in match.group():
+        if _OBFUSCATION.search(match.group()):
             yield match.span()
 
 
@@ -131,7 +134,18 @@ def find_ips(text: str, detectors: StructuredDetectors) -> Iterator[Span]:
 
 def find_gov_ids(text: str, detectors: StructuredDetectors) -> Iterator[Span]:
     for recognizer in detectors.gov_ids:
-        yield from _accepted(recognizer, text)
+        for start, end in _accepted(recognizer, text):
+            glued = (start > 0 and text[start - 1].isalnum()) or (
+                end < len(text) and text[end].isalnum())
+            if glued:
+                continue  # inside a longer token (a hash, an id)
+            if text[start:end].isdigit():
+                # A bare run of digits is more often a count, seed or timestamp than an
+                # id: take it only with an id word just before it.
+                before = text[max(0, start - 30):start].lower()
+                if not any(word in before for word in _ID_WORDS):
+                    continue
+            yield start, end
 
 
 def find_url_credentials(text: str) -> Iterator[Span]:

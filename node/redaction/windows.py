@@ -1,81 +1,109 @@
-"""Which parts of a text the NER model must read to find every name it could find.
+"""Capitalised chunks of a text, and the windows around them that NER must read.
 
 Rules this module enforces:
 
-- spaCy's small English model sees a name through its capitalised tokens and about
-  four tokens either side (its CNN has window 1 and depth 4). So NER runs on windows
-  of ``context`` tokens around *candidate chunks* instead of on whole texts; names the
-  model would tag are inside a chunk by construction.
-- A candidate chunk is a run of capitalised tokens (first letter upper case, some lower
-  case: acronyms like API are not names) with stop words removed. A chunk is skipped
-  only when it is a single token that is a month or weekday, or a single
-  *sentence-initial* token that is a common English word (WordNet's lemma lists shipped
-  inside the model): sentence-initial capitals say nothing about names.
-- Overlapping windows are merged; windows never cross a line break (a label like
-  "Reporter:" on the line before does not help the model and costs tokens).
+- A chunk is a run of capitalised tokens (first letter upper case and some lower case:
+  acronyms like API are not names), split at stop words and at punctuation that ends a
+  clause. Every name spaCy's model could tag lies inside a chunk.
+- spaCy's small English model sees a token through about four tokens either side (its
+  CNN has window 1 and depth 4), so NER reads windows of ``context`` tokens around the
+  chunks it is given instead of whole texts; overlapping windows merge; a window never
+  crosses a line break (a form label on the line above does not help the model).
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass
 
 Span = tuple[int, int]
 
 _TOKEN = re.compile(r"[^\s]+")
-_CORE = re.compile(r"^[\"'(\[]*(.*?)[\"')\].,;:!?]*$")
+_CORE = re.compile(r"^[\"'(\[]*(.*?)[\"')\].,;:!?]*$", re.DOTALL)
 _SENTENCE_END = re.compile(r"[.!?:]$|[.!?][\"')\]]$")
+_POSSESSIVE = re.compile(r"(?:'s|’s)$")
+# Lower-case name particles stay inside a chunk between capitalised words ("van der Berg").
+PARTICLES = frozenset({"van", "von", "de", "der", "den", "da", "di", "del", "la", "le", "bin",
+                       "al", "el", "ibn", "ter", "du", "dos", "das", "do"})
+
+
+@dataclass(frozen=True)
+class Chunk:
+    start: int  # character offsets of the chunk's words (without outer punctuation)
+    end: int
+    words: tuple[str, ...]
+    first_token: int
+    last_token: int
+    sentence_initial: bool
+
+
+@dataclass(frozen=True)
+class Tokens:
+    spans: tuple[tuple[int, int], ...]
 
 
 def _capitalised(core: str) -> bool:
     return bool(core) and core[0].isupper() and any(c.islower() for c in core)
 
 
-def name_windows(text: str, *, stop_words: Collection[str], calendar: Collection[str],
-                 common_words: Collection[str], context: int = 3) -> list[Span]:
-    """Character spans of the text that NER should read (merged, in order)."""
-    tokens = [(m.start(), m.end(), m.group()) for m in _TOKEN.finditer(text)]
-    chunks: list[tuple[int, int]] = []  # token index ranges [first, last]
-    run: list[int] = []
+def chunks(text: str, stop_words: Collection[str]) -> tuple[Tokens, list[Chunk]]:
+    tokens: list[tuple[int, int]] = []
+    found: list[Chunk] = []
+    run: list[tuple[int, int, int, str]] = []  # (token index, start, end, word)
     sentence_start = True
-    starts: set[int] = set()
-    for index, (_, _, raw) in enumerate(tokens):
-        core = _CORE.match(raw).group(1)  # type: ignore[union-attr]
-        if sentence_start:
-            starts.add(index)
-        possessive = re.sub(r"(?:'s|’s)$", "", core)
-        if _capitalised(possessive) and possessive.casefold() not in stop_words:
-            run.append(index)
-        else:
-            if run:
-                chunks.append((run[0], run[-1]))
-            run = []
-        sentence_start = bool(_SENTENCE_END.search(raw))
-        if run and raw != core and raw[-1] in ",;:.!?)":
-            chunks.append((run[0], run[-1]))
-            run = []
-    if run:
-        chunks.append((run[0], run[-1]))
+    run_initial = False
 
-    windows: list[Span] = []
-    for first, last in chunks:
-        if first == last:
-            word = re.sub(r"(?:'s|’s)$", "", _CORE.match(tokens[first][2]).group(1))  # type: ignore[union-attr]
-            folded = word.casefold()
-            if folded in calendar:
-                continue
-            if first in starts and folded in common_words:
-                continue
-        lo = max(0, first - context)
-        hi = min(len(tokens) - 1, last + context)
-        start, end = tokens[lo][0], tokens[hi][1]
-        # Do not cross line breaks: keep the window on the chunk's own line(s).
-        line_start = text.rfind("\n", start, tokens[first][0]) + 1
-        line_end = text.find("\n", tokens[last][1], end)
+    pending: list[tuple[int, int, int, str]] = []
+
+    def close() -> None:
+        pending.clear()
+        if run:
+            found.append(Chunk(run[0][1], run[-1][2], tuple(w for *_, w in run), run[0][0],
+                               run[-1][0], run_initial))
+            run.clear()
+
+    for index, match in enumerate(_TOKEN.finditer(text)):
+        raw = match.group()
+        tokens.append(match.span())
+        core_match = _CORE.match(raw)
+        core = core_match.group(1) if core_match else raw
+        word = _POSSESSIVE.sub("", core)
+        if run and raw in PARTICLES:
+            pending.append((index, match.start(), match.end(), raw))
+            sentence_start = False
+            continue
+        if _capitalised(word) and word.casefold() not in stop_words:
+            if not run:
+                run_initial = sentence_start
+            begin = match.start() + raw.find(core)
+            run.extend(pending)
+            pending.clear()
+            run.append((index, begin, begin + len(word), word))
+            if raw[-1] in ",;:.!?)" or word != core:  # punctuation or a possessive ends it
+                close()
+        else:
+            close()
+        sentence_start = bool(_SENTENCE_END.search(raw))
+    close()
+    return Tokens(tuple(tokens)), found
+
+
+def windows(text: str, tokens: Tokens, selected: Sequence[Chunk], context: int = 3
+            ) -> list[Span]:
+    """Character spans NER should read around the selected chunks (merged, in order)."""
+    out: list[Span] = []
+    spans = tokens.spans
+    for chunk in selected:
+        lo = max(0, chunk.first_token - context)
+        hi = min(len(spans) - 1, chunk.last_token + context)
+        start, end = spans[lo][0], spans[hi][1]
+        line_start = text.rfind("\n", start, chunk.start) + 1
+        line_end = text.find("\n", chunk.end, end)
         start = max(start, line_start)
         end = end if line_end < 0 else line_end
-        if windows and start <= windows[-1][1]:
-            windows[-1] = (windows[-1][0], max(end, windows[-1][1]))
+        if out and start <= out[-1][1]:
+            out[-1] = (out[-1][0], max(end, out[-1][1]))
         else:
-            windows.append((start, end))
-    return windows
+            out.append((start, end))
+    return out
