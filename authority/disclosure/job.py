@@ -64,7 +64,7 @@ class DisclosureJob:
 
     def run_once(self, *, now: datetime | None = None, case_id: str | None = None) -> JobResult:
         """Decide every case (or one), publish what may be published; returns the tally."""
-        now = (now or datetime.now(UTC)).replace(microsecond=0)
+        now = now or datetime.now(UTC)
         snapshot = self._policies.current()
         result = JobResult()
         with Session(self._engine, expire_on_commit=False) as session:

@@ -70,6 +70,7 @@ def publish(
     if latest is None and document.get("withdrawn"):
         return None
     version = 1 if latest is None else latest.version + 1
+    now = now.replace(microsecond=0)  # whole seconds in public timestamps
     full = versioned(document, version=version, published_at=now)
     signed = PublishedDisclosure.sign(full, key)
     row = DisclosureRow(
