@@ -49,11 +49,12 @@ def submit(
     from node.filing import Filer
     from node.outbox import Outbox
     from node.service import Lazy, redactor_for
-    from node.signer import prepare
+    from node.signer import check_lab, prepare
 
     node_config = NodeConfig.load(config)
     report = load_report(report_file)
     source = str(report_file)
+    check_lab(report, node_config.lab_id, source)
     if dry_run:
         from node.redaction import preview_table
 

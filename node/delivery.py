@@ -30,7 +30,15 @@ from enum import StrEnum
 
 import grpc
 
-from nearmiss.errors import ConflictError, NearmissError, ReportInvalidError
+from nearmiss.errors import (
+    AuthenticationError,
+    ConflictError,
+    NearmissError,
+    PermissionDeniedError,
+    RateLimitedError,
+    ReportInvalidError,
+    UnavailableError,
+)
 from nearmiss.receipt_check import verify_receipt
 from nearmiss.signing import VerifyingKey
 from nearmiss.v1 import authority_pb2
@@ -122,15 +130,16 @@ class Deliverer:
         except (ReportInvalidError, ConflictError) as error:
             return self._refuse(queued, str(error))
         except NearmissError as error:
-            self._retry([queued], f"{type(error).__name__}: {error}")
-            return Attempt(queued.report_id, Outcome.RETRY, reason=str(error))
+            reason = describe(error)
+            self._retry([queued], reason)
+            return Attempt(queued.report_id, Outcome.RETRY, reason=reason)
         return self._accept(queued, receipt)
 
     def _send_batch(self, due: list[QueuedReport]) -> list[Attempt]:
         try:
             results = self._authority.submit_many([q.signed for q in due])
         except NearmissError as error:
-            reason = f"{type(error).__name__}: {error}"
+            reason = describe(error)
             self._retry(due, reason)
             return [Attempt(q.report_id, Outcome.RETRY, reason=reason) for q in due]
         attempts: list[Attempt] = []
@@ -188,6 +197,22 @@ class Deliverer:
             [q.report_id for q in queued], reason, now=self._clock(), delays=delays
         )
 
+
+
+_KINDS: tuple[tuple[type[NearmissError], str], ...] = (
+    (UnavailableError, "authority unreachable"),
+    (RateLimitedError, "rate limited by the authority"),
+    (AuthenticationError, "not authenticated by the authority"),
+    (PermissionDeniedError, "not permitted by the authority"),
+)
+
+
+def describe(error: NearmissError) -> str:
+    """A retryable failure as a short sentence for logs and ``node status``."""
+    for kind, words in _KINDS:
+        if isinstance(error, kind):
+            return f"{words}: {error}"
+    return str(error)
 
 
 def _code_name(number: int) -> str:

@@ -91,3 +91,22 @@ def test_placeholder_past_a_size_limit_is_named_as_a_redaction_effect(
             report.model_copy(update={"title": title}), source="r.yaml"
         )
     assert caught.value.field == "title" and "after redaction" in str(caught.value)
+
+
+def test_mapping_is_not_kept_but_can_be_rebuilt_from_the_lab_file(
+    store: NodeStore, outbox: Outbox, lab_key: SigningKey, redactor: ReportRedactor,
+    report: IncidentReport,
+) -> None:
+    filer = _filer(outbox, lab_key, redactor)
+    filer.file(report, source="r.yaml")
+    on_disk = b"".join(
+        path.read_bytes() for path in store.path.parent.iterdir() if path.is_file()
+    )
+    assert b"<PERSON_1>" in on_disk  # the redacted report is there ...
+    for secret in (b"Dana Whitfield", b"KESTREL-7", b"aurora-lab.example", b"run-4471"):
+        assert secret not in on_disk  # ... and no original value, nor any mapping
+    # Redaction is deterministic: a dry run on the lab's own file shows the same mapping.
+    first = filer.preview(report, source="r.yaml")
+    second = filer.preview(report, source="r.yaml")
+    assert first.rows == second.rows
+    assert first.report.sections == _sent(outbox, report.report_id).sections
