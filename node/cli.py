@@ -39,7 +39,9 @@ def submit(
         False, "--dry-run", help="show exactly what would be sent; queue and send nothing"
     ),
     side_by_side: bool = typer.Option(
-        False, "--side-by-side", help="with --dry-run: original and sent in two columns"
+        False,
+        "--side-by-side",
+        help="with --dry-run: original and sent in two columns (always, without colour)",
     ),
     queue_only: bool = typer.Option(
         False, "--queue-only", help="queue the report; let `node serve` deliver it"
@@ -51,6 +53,8 @@ def submit(
     from node.service import Lazy, redactor_for
     from node.signer import check_lab, prepare
 
+    # The delivery log lines would repeat what this command prints for the person.
+    logging.getLogger("nearmiss.node").addHandler(logging.NullHandler())
     node_config = NodeConfig.load(config)
     report = load_report(report_file)
     source = str(report_file)
@@ -61,7 +65,9 @@ def submit(
         prepared = prepare(
             report, lab_id=node_config.lab_id, redactor=redactor_for(node_config), source=source
         )
-        stdout.print(preview_table(prepared.rows, side_by_side=side_by_side))
+        # Without colour an inline diff cannot show what was removed: use two columns.
+        two_columns = side_by_side or not stdout.is_terminal or stdout.no_color
+        stdout.print(preview_table(prepared.rows, side_by_side=two_columns))
         _print_redaction_summary(prepared.counts, prepared.withheld_sections)
         stdout.print("[bold]dry run:[/] nothing was queued or sent.")
         return

@@ -7,17 +7,18 @@ It runs three things over one node database and one mTLS channel to the authorit
 - the alert subscriber (node.alert_stream), when ``[alerts] enabled``;
 - the local API (node.local_api), unless ``[local_api] listen = ""``.
 
-Rules: nothing here holds state that a crash could lose: everything durable is in the
-database before it is acknowledged, so a SIGKILL at any moment is survived by starting
-again. SIGTERM/SIGINT stop the local API (in-flight calls finish), the subscriber and
-the flusher, then close the database. The redaction engine is built in the background
-(loading its models takes seconds), so delivery starts at once; a FileReport that
-arrives before it is ready waits for it. On start the process prints
-``node LAB serving; local API on ADDRESS`` for scripts.
+Rules: one ``serve`` per data directory (``ServeLock``); nothing here holds state that
+a crash could lose: everything durable is in the database before it is acknowledged, so
+a SIGKILL at any moment is survived by starting again. SIGTERM/SIGINT stop the local
+API (in-flight calls finish), the subscriber and the flusher, then close the database.
+The redaction engine is built in the background (loading its models takes seconds), so
+delivery starts at once; a FileReport that arrives before it is ready waits for it. On
+start the process prints ``node LAB serving; local API on ADDRESS`` for scripts.
 """
 
 from __future__ import annotations
 
+import fcntl
 import logging
 import signal
 import sqlite3
@@ -25,9 +26,10 @@ import sys
 import threading
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Generic, TypeVar
 
-from nearmiss.errors import NearmissError
+from nearmiss.errors import NearmissError, PreconditionError
 from nearmiss.signing import SigningKey, VerifyingKey
 from node.alert_hooks import AlertHooks
 from node.alert_stream import AlertSubscriber
@@ -69,9 +71,32 @@ def redactor_for(config: NodeConfig) -> ReportRedactor:
     )
 
 
+class ServeLock:
+    """One ``node serve`` per data directory: an advisory lock on ``data_dir/serve.lock``.
+
+    Two servers would fight over the unix socket and double every delivery; the kernel
+    drops the lock when the process dies, even by SIGKILL, so a restart never waits."""
+
+    def __init__(self, data_dir: Path):
+        data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+        self._file = (data_dir / "serve.lock").open("a")
+        try:
+            fcntl.flock(self._file, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            self._file.close()
+            raise PreconditionError(
+                f"another `nearmiss node serve` is running on {data_dir}"
+            ) from None
+
+    def release(self) -> None:
+        fcntl.flock(self._file, fcntl.LOCK_UN)
+        self._file.close()
+
+
 class RunningNode:
     def __init__(self, config: NodeConfig):
         self.config = config
+        self._lock = ServeLock(config.data_dir)
         self.store = NodeStore(config.database_path)
         self.outbox = Outbox(self.store)
         self.inbox = AlertInbox(self.store)
@@ -170,6 +195,7 @@ class RunningNode:
             thread.join()
         self.authority.close()
         self.store.close()
+        self._lock.release()
         self._stopped.set()
 
     def wait(self) -> None:

@@ -48,3 +48,14 @@ def test_config_defaults_and_overrides(tmp_path: Path) -> None:
     path.write_text(text.replace("batch_size = 5", "batch_size = 0"))
     with pytest.raises(ConfigError, match=r"outbox\.batch_size"):
         NodeConfig.load(path)
+
+
+def test_one_serve_per_data_directory(tmp_path: Path) -> None:
+    from nearmiss.errors import PreconditionError
+    from node.service import ServeLock
+
+    first = ServeLock(tmp_path / "data")
+    with pytest.raises(PreconditionError, match="another"):
+        ServeLock(tmp_path / "data")
+    first.release()
+    ServeLock(tmp_path / "data").release()
