@@ -28,7 +28,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from google.protobuf.timestamp_pb2 import Timestamp
-from sqlalchemy import and_, func, insert, or_, select, update
+from sqlalchemy import TextClause, func, insert, select, text, update
 from sqlmodel import Session
 
 from authority.log.merkle import (
@@ -268,18 +268,12 @@ class TransparencyLog:
         wanted = nodes_for(ranges)
         stored: dict[NodeId, bytes] = {}
         for start in range(0, len(wanted), _NODE_CHUNK):
-            # OR of key equalities, not a row-value IN: SQLite answers
-            # "(level, node_index) IN (VALUES ...)" with a full table scan, but looks up
-            # each OR term in the primary key (as PostgreSQL does with a BitmapOr).
-            keys = [
-                and_(NODE_TABLE.c.level == level, NODE_TABLE.c.node_index == index)
-                for level, index in wanted[start : start + _NODE_CHUNK]
-            ]
-            rows = session.execute(
-                select(NODE_TABLE.c.level, NODE_TABLE.c.node_index, NODE_TABLE.c.hash).where(
-                    or_(*keys)
-                )
-            )
+            chunk = wanted[start : start + _NODE_CHUNK]
+            params: dict[str, int] = {}
+            for position, (level, index) in enumerate(chunk):
+                params[f"l{position}"] = level
+                params[f"i{position}"] = index
+            rows = session.execute(_select_nodes(len(chunk)), params)
             stored.update(((r.level, r.node_index), bytes(r.hash)) for r in rows)
         missing = [node for node in wanted if node not in stored]
         if missing:
@@ -288,6 +282,18 @@ class TransparencyLog:
                 f"{missing[0]}"
             )
         return range_hashes(ranges, stored.__getitem__)
+
+
+def _select_nodes(count: int) -> TextClause:
+    """Nodes by primary key, as an OR of key equalities. Not a row-value IN: SQLite plans
+    "(level, node_index) IN (VALUES ...)" as a full scan, while it (and PostgreSQL, with a
+    BitmapOr) looks each OR term up in the key. Plain text because building it from
+    SQLAlchemy expressions took ~10 ms per proof at 300k leaves (on a loaded 2-core box),
+    against ~0.1 ms for SQLite to answer it."""
+    terms = " OR ".join(
+        f"(level = :l{i} AND node_index = :i{i})" for i in range(count)
+    )
+    return text(f"SELECT level, node_index, hash FROM {NODE_TABLE.name} WHERE {terms}")
 
 
 def _head_message(

@@ -6,9 +6,10 @@ from __future__ import annotations
 import multiprocessing
 import random
 from pathlib import Path
+from typing import Any
 
 import pytest
-from sqlalchemy import create_engine, select
+from sqlalchemy import create_engine, event, select
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
@@ -105,6 +106,25 @@ def test_postgres_log_matches_reference(postgres_schema: tuple[str, str]) -> Non
         for first in range(0, size + 1, 7):
             proof = log.consistency_proof(session, first, size)
             assert list(proof.proof_hashes) == ref.consistency_proof(first, size)
+        # The node lookup can use the primary key (the planner picks a sequential scan on
+        # a table this small unless told not to, so forbid it and read the plan).
+        statements: list[tuple[str, Any]] = []
+
+        def record(*args: Any) -> None:
+            statements.append((args[2], args[3]))
+
+        event.listen(engine, "before_cursor_execute", record)
+        log.inclusion_proof(session, 100, size)
+        event.remove(engine, "before_cursor_execute", record)
+        node_sql, params = statements[-1]
+        connection = session.connection()
+        connection.exec_driver_sql("SET LOCAL enable_seqscan = off")
+        plan = "\n".join(
+            str(row[0]) for row in connection.exec_driver_sql(f"EXPLAIN {node_sql}", params)
+        )
+        assert "nm_log_node_pkey" in plan, plan
+        assert "Seq Scan" not in plan, plan
+        session.rollback()
     engine.dispose()
 
 
