@@ -11,6 +11,7 @@ from dedup.embedder import ChunkCache, MiniLMEmbedder, TextEmbedder
 from dedup.index import IndexConfig, VectorIndex, gpu_available
 from dedup.item import DatePrecision, DedupItem, body_text, embedding_text
 from dedup.linker import CaseLinker
+from dedup.persist import restore_linker, save_linker
 from dedup.policy import LinkPolicy
 
 __all__ = [
@@ -31,4 +32,6 @@ __all__ = [
     "body_text",
     "embedding_text",
     "gpu_available",
+    "restore_linker",
+    "save_linker",
 ]

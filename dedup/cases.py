@@ -152,7 +152,9 @@ class CaseStore:
         if not staying:
             raise PreconditionError(f"a split of case {case_id} must leave a report behind")
         self._decisions = [
-            d for d in self._decisions if not (d.kind == "must_link" and d.separates(moving, staying))
+            d
+            for d in self._decisions
+            if not (d.kind == "must_link" and d.separates(moving, staying))
         ]
         self._decisions.append(HumanDecision("cannot_link", staying, moving, by, _now(), reason))
         new_id = self._next_id

@@ -148,7 +148,7 @@ class MiniLMEmbedder:
         self.chunk_overlap = chunk_overlap
         self.max_chunks = max_chunks
         self._cache = cache
-        self._dim = int(self._model.get_embedding_dimension())
+        self._dim = int(self._model.get_embedding_dimension() or 0)
         chunking = f"c{chunk_tokens}o{chunk_overlap}" if chunk_tokens else "trunc"
         name = model_name or (DEFAULT_MODEL_NAME if model_path is None else path.name)
         self._model_id = f"{name}:{self._dim}"
@@ -203,7 +203,10 @@ class MiniLMEmbedder:
                 normalize_embeddings=True,
                 show_progress_bar=False,
             )
-            new = {k: np.asarray(v, dtype=np.float32) for (k, _), v in zip(missing, fresh, strict=True)}
+            new = {
+                k: np.asarray(v, dtype=np.float32)
+                for (k, _), v in zip(missing, fresh, strict=True)
+            }
             found.update(new)
             if self._cache is not None:
                 self._cache.put_many(new)

@@ -144,9 +144,7 @@ class VectorIndex:
         ):
             raise ConflictError("a vector id is added twice; remove the old vector first")
         self._append_store(new_ids, vecs)
-        if self._kind == "exact" and self._count > self.config.exact_max:
-            self._build_ivf()
-        elif self._kind == "ivf" and self._count > self.config.retrain_growth * self._trained_at:
+        if self._needs_build():
             self._build_ivf()
         else:
             self._cpu.add_with_ids(vecs, new_ids)
@@ -225,7 +223,7 @@ class VectorIndex:
             with np.load(directory / "vectors.npz") as data:
                 ids = np.asarray(data["ids"], dtype=np.int64)
                 vecs = np.asarray(data["vectors"], dtype=np.float32)
-            structure = faiss.read_index(str(directory / "faiss.index"))
+            structure: Any = faiss.read_index(str(directory / "faiss.index"))
         except (OSError, ValueError, KeyError, RuntimeError) as exc:
             raise PreconditionError(
                 f"index snapshot in {directory} is unreadable; rebuild from the database"
@@ -285,11 +283,17 @@ class VectorIndex:
             self._row_of[int(item_id)] = self._count + offset
         self._count = need
 
+    def _needs_build(self) -> bool:
+        """Past ``exact_max`` (switch to IVF) or grown ``retrain_growth``-fold (retrain)."""
+        if self._kind == "exact":
+            return self._count > self.config.exact_max
+        return self._count > self.config.retrain_growth * self._trained_at
+
     def _build_ivf(self) -> None:
         """(Re)train an IVF structure on the stored vectors and index them all."""
         n = self._count
         nlist = nlist_for(n, self.config)
-        quantizer = faiss.IndexFlatIP(self.dim)
+        quantizer: Any = faiss.IndexFlatIP(self.dim)
         ivf = faiss.IndexIVFFlat(quantizer, self.dim, nlist, faiss.METRIC_INNER_PRODUCT)
         sample_size = min(n, nlist * self.config.train_points_per_list)
         rng = np.random.default_rng(n)  # seeded by size: a rebuild trains the same way

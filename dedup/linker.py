@@ -112,7 +112,8 @@ class CaseLinker:
 
     def vector(self, item_id: str) -> Vectors:
         """The stored vector of a report (what the authority persists beside it)."""
-        return self.index.vectors([self._held[item_id].label])[0]
+        vec: Vectors = self.index.vectors([self._held[item_id].label])[0]
+        return vec
 
     def label_of(self, item_id: str) -> int:
         return self._held[item_id].label
@@ -287,7 +288,9 @@ class CaseLinker:
         )
         pairs = []
         for o, cos, cen, lex in zip(others, cosines, centred, lexical, strict=True):
-            gap = None if query.date is None or o.date is None else date_gap_days(query.date, o.date)
+            gap = None
+            if query.date is not None and o.date is not None:
+                gap = date_gap_days(query.date, o.date)
             jac = None
             if query.signature is not None and o.signature is not None:
                 jac = float(query.signature.jaccard(o.signature))
@@ -320,8 +323,14 @@ class CaseLinker:
         return {
             lb
             for lb in labels
-            if lb in self._by_label and dates_compatible_or_strong(query, self._by_label[lb], policy)
+            if lb in self._by_label and self._gate(query, self._by_label[lb])
         }
+
+    def _gate(self, query: _Held, other: _Held) -> bool:
+        """The date gate, except for reports that share a strong indicator."""
+        if query.item.strong_indicators & other.item.strong_indicators:
+            return True
+        return dates_compatible(query.date, other.date, self.policy)
 
     def _window_best(self, query: _Held, vec: Vectors, k: int) -> list[int]:
         """The best-cosine reports among those whose dates pass the gate."""
@@ -345,13 +354,13 @@ class CaseLinker:
 
     def _centred(self, vec: Vectors, matrix: Vectors) -> np.ndarray:
         if not self.policy.centre:
-            return matrix @ vec
+            return np.asarray(matrix @ vec, dtype=np.float32)
         mean = (self._sum / (len(self._held) + self.policy.centre_prior)).astype(np.float32)
         q = vec - mean
         m = matrix - mean
         norms = np.linalg.norm(m, axis=1) * max(float(np.linalg.norm(q)), 1e-12)
         norms[norms == 0] = 1e-12
-        return (m @ q) / norms
+        return np.asarray((m @ q) / norms, dtype=np.float32)
 
     def _evidence(self, pair: _Pair, method: LinkMethod) -> LinkEvidence:
         score = {"embedding": pair.score, "minhash": pair.jaccard or 0.0}.get(method, 1.0)
@@ -372,10 +381,14 @@ class CaseLinker:
     def _hold(self, held: _Held, vec: Vectors) -> None:
         held.label = self._next_label
         self._next_label += 1
+        self.index.add([held.label], vec[None, :])
+        self._remember(held)
+
+    def _remember(self, held: _Held) -> None:
+        """Record a report whose vector is already in the index under ``held.label``."""
         item = held.item
         self._held[item.item_id] = held
         self._by_label[held.label] = held
-        self.index.add([held.label], vec[None, :])
         self._sum += self.index.vectors([held.label])[0]
         self._near.add(item.item_id, held.text_hash, held.signature)
         self._lexical.add(item.item_id, body_text(item))
@@ -383,6 +396,27 @@ class CaseLinker:
             self._by_indicator.setdefault(indicator, set()).add(item.item_id)
         if held.date is not None:
             bisect.insort(self._dated, (held.date.day, held.label))
+
+    def restore(self, items: Sequence[DedupItem], vectors: Vectors, cases: CaseStore) -> None:
+        """Reload reports linked in an earlier run (a restart) without linking them again.
+
+        ``cases`` (``CaseStore.restore`` from the caller's store) must place every item;
+        the linker must be empty. Fingerprints and the lexical index are recomputed.
+        """
+        if self._held:
+            raise ConflictError("restore needs an empty linker")
+        self._check_new(items)
+        if len(vectors) != len(items):
+            raise ConfigError(f"{len(vectors)} vectors for {len(items)} reports")
+        unplaced = sum(1 for item in items if cases.get(item.item_id) is None)
+        if unplaced:
+            raise ConflictError(f"{unplaced} restored reports are in no case")
+        for item, vec in zip(items, np.asarray(vectors, dtype=np.float32), strict=True):
+            text = body_text(item)
+            held = _Held(item, -1, date_key(item.occurred_at, item.date_precision),
+                         content_hash(text), minhash(text))
+            self._hold(held, vec)
+        self.cases = cases
 
     def remove(self, item_ids: Iterable[str]) -> int:
         """Forget reports (retention): index, fingerprints, cases. Returns how many."""
@@ -409,7 +443,9 @@ class CaseLinker:
         """An analyst merges two cases; returns the surviving case id."""
         return self.cases.merge_by_human(a, b, by=by, reason=reason)
 
-    def split_case(self, case_id: int, item_ids: Iterable[str], *, by: str, reason: str = "") -> int:
+    def split_case(
+        self, case_id: int, item_ids: Iterable[str], *, by: str, reason: str = ""
+    ) -> int:
         """An analyst moves reports out of a case; returns the new case id."""
         return self.cases.split_by_human(case_id, item_ids, by=by, reason=reason)
 
@@ -418,9 +454,3 @@ class CaseLinker:
         return self.cases.decisions
 
 
-
-def dates_compatible_or_strong(query: _Held, other: _Held, policy: LinkPolicy) -> bool:
-    """The date gate, except for reports that share a strong indicator."""
-    if query.item.strong_indicators & other.item.strong_indicators:
-        return True
-    return dates_compatible(query.date, other.date, policy)
