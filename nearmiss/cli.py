@@ -1,30 +1,67 @@
 """The ``nearmiss`` command line: composes the node's and the authority's subcommands.
 
-This is the one module in ``nearmiss`` that imports ``node`` and ``authority``.
+This is the one module in ``nearmiss`` that imports ``node`` and ``authority``. They are
+imported only when their subcommand runs (``LazyGroup``), so ``nearmiss node submit``
+never pays for loading the authority, and ``--help`` loads neither.
 """
 
 from __future__ import annotations
 
+import importlib
 import json
 import sys
 from pathlib import Path
 
 import typer
+from typer._click import Command, Context, HelpFormatter  # typer's vendored click
 
-from authority.cli import app as authority_app
 from nearmiss.console import report_error, stdout
 from nearmiss.errors import NearmissError
-from node.cli import app as node_app
+
+# Subcommand groups loaded on first use: name -> (module, Typer attribute, short help).
+LAZY_GROUPS = {
+    "node": ("node.cli", "app", "Run a lab node and file reports."),
+    "authority": ("authority.cli", "app", "Run and operate an authority hub."),
+}
+
+
+class LazyGroup(typer.core.TyperGroup):
+    """A click group whose ``LAZY_GROUPS`` members are imported only when invoked."""
+
+    def list_commands(self, ctx: Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *LAZY_GROUPS})
+
+    def get_command(self, ctx: Context, cmd_name: str) -> Command | None:
+        if cmd_name in LAZY_GROUPS and cmd_name not in self.commands:
+            module_name, attribute, _help = LAZY_GROUPS[cmd_name]
+            module = importlib.import_module(module_name)
+            command = typer.main.get_command(getattr(module, attribute))
+            command.name = cmd_name
+            self.add_command(command, cmd_name)
+        return super().get_command(ctx, cmd_name)
+
+    def format_commands(self, ctx: Context, formatter: HelpFormatter) -> None:
+        rows = [
+            (name, LAZY_GROUPS[name][2] if name in LAZY_GROUPS else self._short_help(ctx, name))
+            for name in self.list_commands(ctx)
+        ]
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
+
+    def _short_help(self, ctx: Context, name: str) -> str:
+        command = super().get_command(ctx, name)
+        return command.get_short_help_str(80) if command is not None else ""
+
 
 app = typer.Typer(
+    cls=LazyGroup,
     help="nearmiss: report AI incidents and near-misses across a federated network.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
+    rich_markup_mode=None,
 )
 pki_app = typer.Typer(help="Development PKI.", no_args_is_help=True)
 app.add_typer(pki_app, name="pki")
-app.add_typer(node_app, name="node")
-app.add_typer(authority_app, name="authority")
 
 
 @pki_app.command("init")
