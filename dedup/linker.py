@@ -397,27 +397,6 @@ class CaseLinker:
         if held.date is not None:
             bisect.insort(self._dated, (held.date.day, held.label))
 
-    def restore(self, items: Sequence[DedupItem], vectors: Vectors, cases: CaseStore) -> None:
-        """Reload reports linked in an earlier run (a restart) without linking them again.
-
-        ``cases`` (``CaseStore.restore`` from the caller's store) must place every item;
-        the linker must be empty. Fingerprints and the lexical index are recomputed.
-        """
-        if self._held:
-            raise ConflictError("restore needs an empty linker")
-        self._check_new(items)
-        if len(vectors) != len(items):
-            raise ConfigError(f"{len(vectors)} vectors for {len(items)} reports")
-        unplaced = sum(1 for item in items if cases.get(item.item_id) is None)
-        if unplaced:
-            raise ConflictError(f"{unplaced} restored reports are in no case")
-        for item, vec in zip(items, np.asarray(vectors, dtype=np.float32), strict=True):
-            text = body_text(item)
-            held = _Held(item, -1, date_key(item.occurred_at, item.date_precision),
-                         content_hash(text), minhash(text))
-            self._hold(held, vec)
-        self.cases = cases
-
     def remove(self, item_ids: Iterable[str]) -> int:
         """Forget reports (retention): index, fingerprints, cases. Returns how many."""
         gone = [self._held.pop(i) for i in item_ids if i in self._held]
