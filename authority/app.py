@@ -125,3 +125,7 @@ def install_components(app: AuthorityApp) -> None:
 
     install_alerts(app)
     install_federation(app)
+
+    from authority.cases import install_cases  # after alerts: it tells them of case changes
+
+    install_cases(app)

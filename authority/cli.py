@@ -34,3 +34,12 @@ def _register_disclosure_commands() -> None:
 
 
 _register_disclosure_commands()
+
+
+def _register_case_commands() -> None:
+    from authority.cases.commands import cases_app
+
+    app.add_typer(cases_app, name="cases")
+
+
+_register_case_commands()

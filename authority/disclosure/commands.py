@@ -15,6 +15,7 @@ import typer
 from rich.table import Table
 from sqlmodel import Session
 
+from authority.cases.source import case_source_for
 from authority.config import AuthorityConfig
 from authority.database import open_database
 from authority.disclosure.approval import approve, pending_approvals, reject
@@ -49,6 +50,7 @@ def approve_command(
             policies=PolicyEngine.from_config(settings.extra.get("policies")),
             signing_key=SigningKey.from_file(settings.signing_key_path),
             authority_id=settings.authority_id,
+            cases=case_source_for(settings),
         )
         result = job.run_once(case_id=case_id)
         for published_case, version in result.published:
@@ -75,6 +77,7 @@ def disclosures_command(
                 policies=PolicyEngine.from_config(settings.extra.get("policies")),
                 signing_key=SigningKey.from_file(settings.signing_key_path),
                 authority_id=settings.authority_id,
+                cases=case_source_for(settings),
             ).run_once()
             stdout.print(f"job: {dict(result.outcomes)}, published {len(result.published)}")
         with Session(engine) as session:

@@ -12,6 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from authority.app import AuthorityApp
+from authority.cases.source import case_source_for
 from authority.dashboard.server import DEFAULT_LISTEN, DashboardServer
 from authority.dashboard.web import context_for, create_dashboard
 from authority.disclosure.job import DisclosureJob
@@ -33,6 +34,7 @@ def disclosure_job(app: AuthorityApp) -> DisclosureJob:
         policies=ensure_policies(app),
         signing_key=app.signing_key,
         authority_id=app.config.authority_id,
+        cases=case_source_for(app.config),
     )
 
 
@@ -66,6 +68,7 @@ def install_dashboard(app: AuthorityApp) -> None:
             authority_id=app.config.authority_id,
             verifying_key=app.signing_key.verifying_key,
             grpc_address=lambda: _grpc_address(app),
+            cases=case_source_for(app.config),
         )
     )
     app.components.append(
