@@ -253,8 +253,7 @@ def verify_tree_head(head: log_pb2.SignedTreeHead, key: VerifyingKey) -> None:
         )
     if head.timestamp.nanos % 1_000_000:
         raise VerificationError(
-            "tree head timestamp has sub-millisecond precision, which the signature cannot "
-            "cover"
+            "tree head timestamp has sub-millisecond precision, which the signature cannot cover"
         )
     if head.timestamp.seconds < 0:
         raise VerificationError("tree head timestamp is before 1970")
@@ -264,9 +263,7 @@ def verify_tree_head(head: log_pb2.SignedTreeHead, key: VerifyingKey) -> None:
 
 def _check_index(leaf_index: int, tree_size: int) -> None:
     if not 0 <= leaf_index < tree_size:
-        raise VerificationError(
-            f"leaf index {leaf_index} is outside a tree of size {tree_size}"
-        )
+        raise VerificationError(f"leaf index {leaf_index} is outside a tree of size {tree_size}")
 
 
 def _check_sizes(first_size: int, second_size: int) -> None:
