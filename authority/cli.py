@@ -36,6 +36,16 @@ def _register_disclosure_commands() -> None:
 _register_disclosure_commands()
 
 
+def _register_alert_commands() -> None:
+    from authority.alerts.commands import alerts_command, peers_command
+
+    app.command("alerts")(alerts_command)
+    app.command("peers")(peers_command)
+
+
+_register_alert_commands()
+
+
 def _register_case_commands() -> None:
     from authority.cases.commands import cases_app
 
@@ -43,3 +53,13 @@ def _register_case_commands() -> None:
 
 
 _register_case_commands()
+
+
+def _register_privacy_commands() -> None:
+    from authority.privacy.commands import ledger_command, release_command
+
+    app.command("release")(release_command)
+    app.command("ledger")(ledger_command)
+
+
+_register_privacy_commands()
