@@ -126,41 +126,64 @@ def demo(
 @app.command()
 def audit(
     authority: str = typer.Option(..., "--authority", help="the authority's HOST:PORT"),
-    identity: Path = typer.Option(
-        ...,
-        "--identity",
-        help="a party directory from `pki init` (tls.pem, tls.key; CA at ../ca/ca.pem)",
-    ),
     authority_key: Path = typer.Option(
         ..., "--authority-key", help="the authority's Ed25519 public key (signing.pub)"
     ),
+    identity: Path | None = typer.Option(
+        None,
+        "--identity",
+        help="a party directory from `pki init` (tls.pem, tls.key; CA at ../ca/ca.pem)",
+    ),
+    node_config: Path | None = typer.Option(
+        None,
+        "--node-config",
+        help="a lab's node.toml: connect as that lab and spot-check the receipts it holds",
+    ),
+    sample: int = typer.Option(20, "--sample", help="how many held receipts to spot-check"),
     ca_certificate: Path | None = typer.Option(
         None, "--ca", help="the network CA certificate (default: IDENTITY/../ca/ca.pem)"
     ),
     state_dir: Path | None = typer.Option(
-        None, "--state-dir", help="where the last seen tree head is kept (default: IDENTITY/audit)"
+        None, "--state-dir", help="where the last seen tree head is kept"
     ),
     server_name: str = typer.Option("localhost", "--server-name"),
 ) -> None:
-    """Check the authority's log is append-only and consistent with what you saw before."""
+    """Check the authority's log is append-only and consistent with what you saw before,
+    and that receipts a lab holds are in it."""
     from nearmiss.audit import Auditor
     from nearmiss.config import TlsFiles
+    from nearmiss.errors import ConfigError
     from nearmiss.signing import VerifyingKey
     from node.client import secure_channel
 
-    tls = TlsFiles(
-        ca_certificate=ca_certificate or identity.parent / "ca" / "ca.pem",
-        certificate=identity / "tls.pem",
-        private_key=identity / "tls.key",
-    )
+    receipts = []
+    if node_config is not None:
+        from node.config import NodeConfig
+        from node.outbox import Outbox
+        from node.store import NodeStore
+
+        lab = NodeConfig.load(node_config)
+        tls = lab.tls
+        with NodeStore.open(lab.data_dir) as store:
+            receipts = Outbox(store).receipts()
+        default_state = lab.data_dir / "audit"
+    elif identity is not None:
+        tls = TlsFiles(
+            ca_certificate=ca_certificate or identity.parent / "ca" / "ca.pem",
+            certificate=identity / "tls.pem",
+            private_key=identity / "tls.key",
+        )
+        default_state = identity / "audit"
+    else:
+        raise ConfigError("give --identity DIR or --node-config node.toml to connect with")
     channel = secure_channel(authority, tls, server_name=server_name)
     try:
         auditor = Auditor.over_grpc(
             channel,
-            state_dir=state_dir or identity / "audit" / authority.replace(":", "_"),
+            state_dir=state_dir or default_state / authority.replace(":", "_"),
             authority_key=VerifyingKey.from_file(authority_key),
         )
-        result = auditor.audit()
+        result = auditor.audit(receipts, sample=min(sample, len(receipts)))
     finally:
         channel.close()
     stdout.print(f"[green]audit passed[/]: {result.summary()}", soft_wrap=True)

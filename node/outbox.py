@@ -240,6 +240,12 @@ class Outbox:
         receipt.ParseFromString(bytes(blob))
         return receipt
 
+    def receipts(self) -> list[authority_pb2.Receipt]:
+        """Every verified receipt held, oldest log entry first (for auditors)."""
+        with self._store.read() as db:
+            blobs = db.all("SELECT receipt FROM receipts ORDER BY log_index")
+        return [authority_pb2.Receipt.FromString(bytes(blob)) for (blob,) in blobs]
+
     def requeue(self, report_id: str, *, now: float) -> None:
         """Put a refused report back to pending (after a person fixed the cause)."""
         with self._store.write() as db:

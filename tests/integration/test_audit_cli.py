@@ -66,3 +66,18 @@ def test_audit_passes_then_detects_a_fork(
     forked = run_cli(*audit_args)
     assert forked.returncode != 0
     assert "error:" in forked.stderr
+
+    # A lab audits with its own identity and spot-checks the receipts its node holds.
+    as_lab = run_cli(
+        "audit",
+        "--authority",
+        authority.address,
+        "--authority-key",
+        str(key),
+        "--node-config",
+        lab_config,
+        "--state-dir",
+        str(tmp_path / "lab-state"),
+    )
+    assert as_lab.returncode == 0, as_lab.stderr
+    assert "2 receipt(s) proven included" in as_lab.stdout
