@@ -15,6 +15,7 @@ Rules this module enforces:
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 import unicodedata
@@ -54,9 +55,17 @@ def minhash(text: str, *, num_perm: int = NUM_PERM) -> MinHash | None:
     grams = shingles(text)
     if not grams:
         return None
-    signature = MinHash(num_perm=num_perm, seed=SEED)
+    permutations, scheme = _permutations(num_perm)
+    signature = MinHash(num_perm=num_perm, seed=SEED, permutations=permutations, scheme=scheme)
     signature.update_batch([g.encode("utf-8") for g in grams])
     return signature
+
+
+@functools.cache
+def _permutations(num_perm: int) -> tuple[object, str]:
+    """datasketch draws its permutations per object; drawing them once is the same seed."""
+    template = MinHash(num_perm=num_perm, seed=SEED)
+    return template.permutations, str(template.scheme)
 
 
 def jaccard(a: MinHash, b: MinHash) -> float:

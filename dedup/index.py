@@ -61,7 +61,10 @@ class IndexConfig:
     retrain_growth: float = 4.0
     use_gpu: bool | None = None  # None: when faiss sees a GPU
     gpu_device: int = 0
-    threads: int | None = None
+    # The linker searches one report at a time, and one query is fastest on one OpenMP
+    # thread (docs/FIELD-NOTES: with 2+ threads, spin-waiting cost 70 ms per query on a
+    # busy 2-core machine). None leaves faiss's own setting alone.
+    threads: int | None = 1
 
 
 def gpu_available() -> bool:

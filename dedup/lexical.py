@@ -58,11 +58,17 @@ class LexicalIndex:
                 if self._df[term] <= 0:
                     del self._df[term]
 
-    def _idf(self, term: str, n: int) -> float:
-        return math.log((1 + n) / (1 + self._df.get(term, 0))) + 1.0
+    def _idf(self, term: str, n: int, memo: dict[str, float]) -> float:
+        value = memo.get(term)
+        if value is None:
+            value = math.log((1 + n) / (1 + self._df.get(term, 0))) + 1.0
+            memo[term] = value
+        return value
 
-    def _vector(self, tf: dict[str, float], n: int) -> tuple[dict[str, float], float]:
-        weighted = {t: w * self._idf(t, n) for t, w in tf.items()}
+    def _vector(
+        self, tf: dict[str, float], n: int, memo: dict[str, float]
+    ) -> tuple[dict[str, float], float]:
+        weighted = {t: w * self._idf(t, n, memo) for t, w in tf.items()}
         norm = math.sqrt(sum(w * w for w in weighted.values()))
         return weighted, norm
 
@@ -73,19 +79,16 @@ class LexicalIndex:
             query_tf = self._tf.get(text_or_id, {})
         else:
             query_tf = {t: 1.0 + math.log(c) for t, c in Counter(tokens(text_or_id)).items()}
-        query, query_norm = self._vector(query_tf, n)
+        memo: dict[str, float] = {}
+        query, query_norm = self._vector(query_tf, n, memo)
         out: list[float] = []
         for other in others:
             other_tf = self._tf.get(other)
             if not other_tf or query_norm == 0:
                 out.append(0.0)
                 continue
-            small, large = (query, other_tf) if len(query) < len(other_tf) else (other_tf, query)
-            dot = 0.0
-            for term in small:
-                if term in large:
-                    idf = self._idf(term, n)
-                    dot += query[term] * other_tf[term] * idf
-            _, other_norm = self._vector(other_tf, n)
+            other_vec, other_norm = self._vector(other_tf, n, memo)
+            small, large = (query, other_vec) if len(query) < len(other_vec) else (other_vec, query)
+            dot = sum(w * large[t] for t, w in small.items() if t in large)
             out.append(dot / (query_norm * other_norm) if other_norm else 0.0)
         return out

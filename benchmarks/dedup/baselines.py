@@ -21,8 +21,8 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 
 from dedup.fingerprint import NUM_PERM, minhash
 
-TFIDF_GRID = tuple(round(x, 2) for x in np.arange(0.2, 0.96, 0.05))
-MINHASH_GRID = tuple(round(x, 2) for x in np.arange(0.1, 0.96, 0.05))
+TFIDF_GRID = (*(round(x, 2) for x in np.arange(0.2, 0.96, 0.05)), 0.97, 0.99)
+MINHASH_GRID = (*(round(x, 2) for x in np.arange(0.1, 0.96, 0.05)), 0.97)  # LSH: b >= 2
 
 # Filled in from ``run --tune-baselines`` on ../shared/data/dedup (see RESULTS.md).
 TUNED: dict[str, dict[str, float]] = {
