@@ -129,3 +129,7 @@ def install_components(app: AuthorityApp) -> None:
     from authority.cases import install_cases  # after alerts: it tells them of case changes
 
     install_cases(app)
+
+    from authority.privacy.job import install_privacy  # after federation: queues to peers
+
+    install_privacy(app)

@@ -26,7 +26,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from opacus.accountants import PRVAccountant, RDPAccountant
 
 from nearmiss.errors import ConfigError
 
@@ -86,6 +85,8 @@ def rdp_epsilon(charges: Sequence[GaussianCharge], *, delta: float) -> float:
     _check(charges, delta)
     if not charges:
         return 0.0
+    from opacus.accountants import RDPAccountant  # opacus pulls in torch: only when composing
+
     accountant = RDPAccountant()
     for multiplier, count in _grouped(charges):
         for _ in range(count):
@@ -106,6 +107,8 @@ def prv_epsilon(
         raise ConfigError("the PRV accountant models only the continuous Gaussian", key="mechanism")
     if not charges:
         return 0.0
+    from opacus.accountants import PRVAccountant
+
     accountant = PRVAccountant()
     for multiplier, count in _grouped(charges):
         for _ in range(count):
