@@ -8,7 +8,10 @@ Order of checks, each refusing with our own error and writing nothing:
 4. ``reported_at`` is inside the skew window (not in the future beyond the allowed
    clock skew, not older than the maximum age) — replayed old reports are refused;
 5. idempotency on ``report_id``: same bytes → the stored receipt; other bytes → conflict.
-Then the report row and its log leaf are written in one transaction.
+Then the report row and its log leaf are written in one transaction
+(``authority.report_store``). Stores are group-committed (``authority.group_commit``):
+concurrent submissions share one transaction, one fsync and one signed tree head, and the
+caller waits for its own outcome.
 """
 
 from __future__ import annotations
@@ -18,31 +21,26 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session
 
 from authority.config import LimitsConfig
-from authority.database import session_scope
+from authority.group_commit import DEFAULT_MAX_BATCH, GroupCommitter
 from authority.log import TransparencyLog
 from authority.parties import PartyRegistry
 from authority.receipts import build_receipt
 from authority.records import ReportRecord
+from authority.report_store import ReportStore, Stored, Submission, database_unavailable
 from nearmiss.errors import (
-    ConflictError,
     NotFoundError,
     PermissionDeniedError,
     ReportInvalidError,
-    UnavailableError,
 )
 from nearmiss.identity import Party
 from nearmiss.model import IncidentReport
-from nearmiss.signed_report import leaf_data, leaf_hash, verify_signed_report
+from nearmiss.signed_report import verify_signed_report
 from nearmiss.signing import SigningKey
 from nearmiss.v1 import authority_pb2, report_pb2
-
-
-class _StoredMeanwhile(Exception):
-    """Internal: the report was committed by someone else while we were storing it."""
 
 
 @dataclass(frozen=True)
@@ -62,6 +60,7 @@ class IngestService:
         log: TransparencyLog,
         signing_key: SigningKey,
         limits: LimitsConfig,
+        max_batch: int = DEFAULT_MAX_BATCH,
     ):
         self._engine = engine
         self._registry = registry
@@ -70,6 +69,10 @@ class IngestService:
         self._limits = limits
         self._listeners: list[threading.Event] = []
         self.accepted_event = threading.Event()
+        store = ReportStore(engine=engine, log=log)
+        self._committer: GroupCommitter[Submission, Stored] = GroupCommitter(
+            store.store_batch, max_batch=max_batch, name="ingest-writer"
+        )
 
     def _check_timeline(self, report: IncidentReport, now: datetime) -> None:
         if report.reported_at is None:
@@ -103,90 +106,29 @@ class IngestService:
 
     def submit(self, party: Party, signed: report_pb2.SignedReport) -> authority_pb2.Receipt:
         report = self.verify(party, signed)
-        try:
-            receipt = self._store(report, signed)
-        except (IntegrityError, _StoredMeanwhile):
-            # Another replica or thread stored the same report_id between our check and
-            # insert: answer as for any repeat.
-            receipt = self._store(report, signed)
-        except OperationalError as error:
-            raise UnavailableError(
-                f"the database is unavailable ({type(error.orig).__name__}); retry later"
-            ) from None
+        receipt = self._committer.submit(Submission(report, signed)).receipt(self._signing_key)
         if not receipt.already_stored:
             self.accepted_event.set()
         return receipt
 
-    def _store(
-        self, report: IncidentReport, signed: report_pb2.SignedReport
-    ) -> authority_pb2.Receipt:
-        with session_scope(self._engine) as session:
-            existing = session.get(ReportRecord, report.report_id)
-            if existing is not None:
-                return self._repeat(session, existing, signed)
-            try:
-                entry = self._log.append(session, leaf_data(signed))
-            except ConflictError:
-                # The leaf is the signed report itself: it is in the log only if another
-                # replica committed this very report after our lookup (PostgreSQL's READ
-                # COMMITTED lets us see it once we hold the log lock). Look again.
-                raise _StoredMeanwhile() from None
-            record = ReportRecord(
-                report_id=report.report_id,
-                lab_id=report.lab_id,
-                canonical_report=signed.canonical_report,
-                signature=signed.signature,
-                signing_key_id=signed.signing_key_id,
-                leaf_hash=leaf_hash(signed),
-                log_index=entry.index,
-                received_at=datetime.now(UTC),
-                kind=report.kind.value,
-                severity=report.severity,
-                harm_domains=" ".join(d.value for d in report.harm_domains),
-                occurred_at=report.occurred_at,
-                detected_at=report.detected_at,
-            )
-            session.add(record)
-            session.flush()
-        with Session(self._engine) as session:
-            return build_receipt(
-                session,
-                record,
-                log=self._log,
-                signing_key=self._signing_key,
-                already_stored=False,
-            )
-
-    def _repeat(
-        self, session: Session, existing: ReportRecord, signed: report_pb2.SignedReport
-    ) -> authority_pb2.Receipt:
-        if (
-            existing.canonical_report != signed.canonical_report
-            or existing.signature != signed.signature
-        ):
-            raise ConflictError(
-                f"report {existing.report_id} is already stored with different content; "
-                "a changed report needs a new report_id"
-            )
-        return build_receipt(
-            session,
-            existing,
-            log=self._log,
-            signing_key=self._signing_key,
-            already_stored=True,
-        )
+    def close(self) -> None:
+        """Store what is queued, then stop the writer (the server calls this on shutdown)."""
+        self._committer.close()
 
     def receipt_for(self, party: Party, report_id: str) -> authority_pb2.Receipt:
-        with Session(self._engine) as session:
-            record = session.get(ReportRecord, report_id)
-            # A lab may read only its own receipts; say "not found" either way, so that
-            # report ids of other labs cannot be probed.
-            if record is None or record.lab_id != party.party_id:
-                raise NotFoundError(f"no receipt for report {report_id} filed by {party}")
-            return build_receipt(
-                session,
-                record,
-                log=self._log,
-                signing_key=self._signing_key,
-                already_stored=True,
-            )
+        try:
+            with Session(self._engine) as session:
+                record = session.get(ReportRecord, report_id)
+                # A lab may read only its own receipts; say "not found" either way, so that
+                # report ids of other labs cannot be probed.
+                if record is None or record.lab_id != party.party_id:
+                    raise NotFoundError(f"no receipt for report {report_id} filed by {party}")
+                return build_receipt(
+                    session,
+                    record,
+                    log=self._log,
+                    signing_key=self._signing_key,
+                    already_stored=True,
+                )
+        except DBAPIError as error:
+            raise database_unavailable(error) from None

@@ -94,6 +94,7 @@ class RunningAuthority:
                 return
             self.health.enter_graceful_shutdown()
             self.server.stop(SHUTDOWN_GRACE_S).wait()
+            self.app.ingest.close()
             self.app.stop_components()
             self.app.engine.dispose()
             self._stopped.set()

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
+import grpc
 from sqlalchemy import create_engine, text
 
 from authority.config import AuthorityConfig
@@ -36,10 +37,11 @@ from nearmiss.receipt_check import verify_receipt
 from nearmiss.reportfile import load_report
 from nearmiss.signed_report import leaf_hash, sign_report
 from nearmiss.signing import SigningKey, VerifyingKey
-from nearmiss.v1 import authority_pb2, log_pb2, report_pb2
+from nearmiss.v1 import authority_pb2, log_pb2, node_pb2, node_pb2_grpc, report_pb2
 from node.client import GrpcAuthorityClient, secure_channel
 from node.config import NodeConfig
 from node.signer import prepare_for_sending
+from node.store import NodeStore
 from tests.conftest import EXAMPLES
 
 TEMPLATE = EXAMPLES / "nm-agent-oversight-tampering.yaml"
@@ -230,3 +232,56 @@ def write_replica_config(network: DevNetwork, name: str, port: int) -> Path:
     target = source.with_name(f"authority-{name}.toml")
     target.write_text("\n".join(lines) + "\n")
     return target
+
+
+# -- real nodes ------------------------------------------------------------------------
+
+FAST_RETRY = "[outbox]\nretry_initial_s = 0.2\nretry_max_s = 1.0\npoll_s = 0.2\n"
+
+
+@dataclass(frozen=True)
+class OutboxCounts:
+    pending: int
+    delivered: int
+    refused: int
+    last_errors: list[str]
+
+
+def outbox_counts(config: Path) -> OutboxCounts:
+    """What a node's outbox holds, read from its database (the node may be running)."""
+    with NodeStore(NodeConfig.load(config).database_path) as store, store.read() as db:
+        counts = dict(db.all("SELECT state, COUNT(*) FROM reports GROUP BY state"))
+        errors = [
+            str(row[0])
+            for row in db.all("SELECT last_error FROM reports WHERE last_error IS NOT NULL")
+        ]
+    return OutboxCounts(
+        int(counts.get("pending", 0)),
+        int(counts.get("delivered", 0)),
+        int(counts.get("refused", 0)),
+        errors,
+    )
+
+
+def file_through_local_api(address: str, documents: Sequence[bytes]) -> list[str]:
+    """File each document with the node's FileReport, as a lab system would; returns the
+    report ids the node accepted into its outbox."""
+    filed = []
+    with grpc.insecure_channel(address) as channel:
+        stub = node_pb2_grpc.NodeServiceStub(channel)
+        for n, document in enumerate(documents):
+            response = stub.FileReport(
+                node_pb2.FileReportRequest(report_document=document, source_name=f"f{n}.yaml"),
+                timeout=30,
+                wait_for_ready=True,
+            )
+            filed.append(response.report_id)
+    return filed
+
+
+def wait_until(condition: Callable[[], bool], what: str, timeout_s: float = 90.0) -> None:
+    """Poll ``condition``; fail with ``what`` if it does not hold within the bound."""
+    deadline = time.monotonic() + timeout_s
+    while not condition():
+        assert time.monotonic() < deadline, f"timed out after {timeout_s:g} s waiting for {what}"
+        time.sleep(0.1)

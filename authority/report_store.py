@@ -1,0 +1,236 @@
+"""Storing a batch of verified reports: one transaction, one log lock, one signed head.
+
+Rules:
+
+* Idempotency on ``report_id``: a report already stored with the same signed bytes gets
+  its stored receipt statement (``already_stored``); other bytes are a ConflictError for
+  that report only. A report id twice in one batch is stored once; its later copies are
+  answered as repeats.
+* New reports are appended to the log and inserted in the same transaction, so a report
+  is stored and logged, or neither. The tree head is signed inside that transaction,
+  after the appends, so it covers every leaf of the batch; it is handed out only after
+  the commit succeeded (a rolled-back head is never seen by anyone).
+* Replicas race only at the log lock: when another replica commits one of our reports
+  between our lookup and our append (the leaf or the report id is then already there),
+  the whole batch is rolled back and looked up again; nothing partial is ever kept.
+* Database failures (read-only, disk full, server gone) become UnavailableError with the
+  database's own short reason, never with report content: the node keeps the report and
+  retries.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import insert, select
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import (
+    DBAPIError,
+    IntegrityError,
+    InternalError,
+    OperationalError,
+    SQLAlchemyError,
+)
+from sqlmodel import Session
+
+from authority.batch_proofs import BatchProofs
+from authority.database import session_scope
+from authority.log import TransparencyLog
+from authority.receipts import assemble_receipt, statement_for
+from authority.records import ReportRecord
+from nearmiss.errors import ConflictError, NearmissError, UnavailableError
+from nearmiss.model import IncidentReport
+from nearmiss.signed_report import leaf_data, leaf_hash
+from nearmiss.signing import SigningKey
+from nearmiss.v1 import authority_pb2, log_pb2, report_pb2
+
+REPORT_TABLE = ReportRecord.__table__  # type: ignore[attr-defined]
+
+# How often a batch is retried after losing a race to another replica before its callers
+# are told to retry (each retry sees the other replica's commit, so one is usually enough).
+RACE_RETRIES = 5
+# Columns a receipt or a repeat check needs; rows are plain tuples, not ORM objects
+# (building a SQLModel object per report cost more than its SQL).
+_RECEIPT_COLUMNS = ("report_id", "lab_id", "log_index", "leaf_hash", "received_at",
+                    "canonical_report", "signature")
+
+
+@dataclass(frozen=True)
+class Submission:
+    """A report that passed every check and only needs storing."""
+
+    report: IncidentReport
+    signed: report_pb2.SignedReport
+
+
+class _RaceLost(Exception):
+    """Internal: another replica committed one of this batch's reports meanwhile."""
+
+
+@dataclass(frozen=True)
+class Stored:
+    """A stored report's receipt, unsigned: the caller signs the statement on its own
+    thread, so the single writer thread does only what must be serial."""
+
+    statement: authority_pb2.ReceiptStatement
+    head: log_pb2.SignedTreeHead
+    proof: log_pb2.InclusionProof
+    already_stored: bool
+
+    def receipt(self, signing_key: SigningKey) -> authority_pb2.Receipt:
+        return assemble_receipt(
+            self.statement,
+            head=self.head,
+            proof=self.proof,
+            signing_key=signing_key,
+            already_stored=self.already_stored,
+        )
+
+
+@dataclass
+class _Planned:
+    """What one submission becomes: a stored row (new or repeat), or an error."""
+
+    row: dict[str, Any] | None
+    already_stored: bool
+    error: NearmissError | None = None
+
+
+def database_unavailable(error: DBAPIError) -> UnavailableError:
+    """A person-readable refusal for a database failure, without request content."""
+    reason = type(error.orig).__name__
+    if isinstance(error, OperationalError | InternalError):
+        # These carry the server's own words ("read-only transaction", "No space left
+        # on device", "terminating connection"), never values from the statement.
+        first_line = str(error.orig).strip().splitlines()[0][:160] if str(error.orig) else ""
+        reason = f"{reason}: {first_line}" if first_line else reason
+    return UnavailableError(f"the database cannot store reports now ({reason}); retry later")
+
+
+class ReportStore:
+    def __init__(self, *, engine: Engine, log: TransparencyLog):
+        self._engine = engine
+        self._log = log
+        self._proofs = BatchProofs()
+
+    def store_batch(
+        self, batch: Sequence[Submission]
+    ) -> list[Stored | BaseException]:
+        """One outcome per submission, in order (see the module rules)."""
+        for _ in range(RACE_RETRIES):
+            try:
+                return self._try_store(batch)
+            except (_RaceLost, IntegrityError):
+                continue
+            except DBAPIError as error:
+                failure: BaseException = database_unavailable(error)
+                return [failure] * len(batch)
+            except SQLAlchemyError as error:  # e.g. a connection invalidated mid-batch
+                failure = UnavailableError(
+                    f"the database cannot store reports now ({type(error).__name__}); "
+                    "retry later"
+                )
+                return [failure] * len(batch)
+        busy = UnavailableError(
+            f"the report store lost {RACE_RETRIES} races with other replicas; retry later"
+        )
+        return [busy] * len(batch)
+
+    def _try_store(
+        self, batch: Sequence[Submission]
+    ) -> list[Stored | BaseException]:
+        with session_scope(self._engine) as session:
+            plans, new = self._plan(session, batch)
+            if new:
+                try:
+                    entries = self._log.append_many(session, [leaf_data(s) for s, _ in new])
+                except ConflictError:
+                    raise _RaceLost() from None
+                for (_, row), entry in zip(new, entries, strict=True):
+                    row["log_index"] = entry.index
+                session.execute(insert(REPORT_TABLE), [row for _, row in new])
+            if all(plan.row is None for plan in plans):
+                return [plan.error or ConflictError("nothing was stored") for plan in plans]
+            head = self._log.signed_tree_head(session)
+            indexes = [p.row["log_index"] for p in plans if p.row is not None]
+            proofs, nodes_read = self._proofs.proofs(session, indexes, head.tree_size)
+        self._proofs.remember(nodes_read)
+        return [self._outcome(plan, head, proofs) for plan in plans]
+
+    def _outcome(
+        self,
+        plan: _Planned,
+        head: log_pb2.SignedTreeHead,
+        proofs: dict[int, log_pb2.InclusionProof],
+    ) -> Stored | BaseException:
+        if plan.row is None:
+            return plan.error or ConflictError("the report was not stored")
+        row = plan.row
+        return Stored(
+            statement=statement_for(
+                report_id=row["report_id"],
+                lab_id=row["lab_id"],
+                log_index=row["log_index"],
+                leaf_hash=bytes(row["leaf_hash"]),
+                received_at=row["received_at"],
+            ),
+            head=head,
+            proof=proofs[row["log_index"]],
+            already_stored=plan.already_stored,
+        )
+
+    def _plan(
+        self, session: Session, batch: Sequence[Submission]
+    ) -> tuple[list[_Planned], list[tuple[report_pb2.SignedReport, dict[str, Any]]]]:
+        ids = sorted({s.report.report_id for s in batch})
+        columns = [REPORT_TABLE.c[name] for name in _RECEIPT_COLUMNS]
+        known: dict[str, dict[str, Any]] = {
+            row.report_id: dict(row._mapping)
+            for row in session.execute(
+                select(*columns).where(REPORT_TABLE.c.report_id.in_(ids))
+            )
+        }
+        plans: list[_Planned] = []
+        new: list[tuple[report_pb2.SignedReport, dict[str, Any]]] = []
+        for submission in batch:
+            report, signed = submission.report, submission.signed
+            existing = known.get(report.report_id)
+            if existing is None:
+                row = _new_row(report, signed)
+                known[report.report_id] = row
+                new.append((signed, row))
+                plans.append(_Planned(row, already_stored=False))
+            elif (
+                bytes(existing["canonical_report"]) != signed.canonical_report
+                or bytes(existing["signature"]) != signed.signature
+            ):
+                plans.append(_Planned(None, False, ConflictError(
+                    f"report {report.report_id} is already stored with different content; "
+                    "a changed report needs a new report_id"
+                )))
+            else:
+                # Also a report id sent twice in this batch: stored once, then a repeat.
+                plans.append(_Planned(existing, already_stored=True))
+        return plans, new
+
+
+def _new_row(report: IncidentReport, signed: report_pb2.SignedReport) -> dict[str, Any]:
+    return {
+        "report_id": report.report_id,
+        "lab_id": report.lab_id,
+        "canonical_report": signed.canonical_report,
+        "signature": signed.signature,
+        "signing_key_id": signed.signing_key_id,
+        "leaf_hash": leaf_hash(signed),
+        "log_index": -1,  # set from the log append, in the same transaction
+        "received_at": datetime.now(UTC),
+        "kind": report.kind.value,
+        "severity": report.severity,
+        "harm_domains": " ".join(d.value for d in report.harm_domains),
+        "occurred_at": report.occurred_at,
+        "detected_at": report.detected_at,
+        "linked_at": None,
+    }

@@ -1,0 +1,311 @@
+"""Load benchmark: N lab nodes submitting signed reports to a real authority over mTLS,
+against a bare grpcio echo server with the same TLS, on the same machine, in one run.
+
+Phases, in this order (the echo runs first and last, and its mean is the baseline, so
+drift on a shared machine hits both sides): echo, authority on SQLite, authority on
+PostgreSQL (skipped with a message when no server answers), echo again. Each authority
+phase gets a fresh dev network and database; the same pre-signed reports go to every
+target. The authority's per-lab rate limit is raised for the run (it is a
+hostile-input guard, not a capacity limit), and the dedup linking worker is off: the
+figure is ingest (verify, store, log, receipt), which the linker runs behind.
+``--with-linking`` adds a SQLite phase with the linking worker on (the real MiniLM
+model), to show what background linking costs ingest on the same cores.
+
+After each authority phase the benchmark checks what it measured: every report is
+stored once, and a sample of receipts verifies (signature, leaf hash, inclusion proof).
+
+The last line printed is a JSON object: ``reports_per_s``, ``echo_per_s``, ``ratio``,
+``p50_ms``, ``p99_ms`` (SQLite) and the same for PostgreSQL under ``postgres``.
+``--profile DIR`` records each authority with py-spy (if installed) into DIR.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+# Sibling modules by file name: site-packages holds an unrelated `benchmarks` package.
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import psycopg  # noqa: E402
+from echo_server import METHOD as ECHO_METHOD  # noqa: E402
+from loadgen import SUBMIT_METHOD, LoadResult, NodeWork, run_load  # noqa: E402
+from sqlalchemy import create_engine, text  # noqa: E402
+
+from authority.config import AuthorityConfig  # noqa: E402
+from nearmiss.devnet import DevNetwork, init_network  # noqa: E402
+from nearmiss.receipt_check import verify_receipt  # noqa: E402
+from nearmiss.reportfile import load_report  # noqa: E402
+from nearmiss.signed_report import leaf_hash, sign_report  # noqa: E402
+from nearmiss.signing import SigningKey, VerifyingKey  # noqa: E402
+from nearmiss.v1 import authority_pb2  # noqa: E402
+from node.config import NodeConfig  # noqa: E402
+from node.signer import prepare_for_sending  # noqa: E402
+
+TEMPLATE = ROOT / "examples" / "nm-agent-oversight-tampering.yaml"
+DEFAULT_POSTGRES = os.environ.get(
+    "NEARMISS_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test"
+)
+START_TIMEOUT_S = 90.0
+ECHO_REPEAT = 5
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def make_network(
+    directory: Path, nodes: int, database_url: str, *, linking: bool = False
+) -> DevNetwork:
+    network = DevNetwork(
+        directory=directory,
+        authority_id="bench-authority",
+        labs=[f"lab-{n:02d}" for n in range(nodes)],
+        authority_port=free_port(),
+        local_api_base_port=free_port(),
+        database_url=database_url,
+    )
+    init_network(network)
+    config = network.authority_config_path()
+    extra = "\n[limits]\nrequests_per_second = 1000000.0\nburst = 1000000\n"
+    extra += f"\n[dedup]\nenabled = {'true' if linking else 'false'}\n"
+    config.write_text(config.read_text() + extra)
+    return network
+
+
+def node_work(network: DevNetwork, per_node: int) -> list[NodeWork]:
+    template = load_report(TEMPLATE)
+    now = datetime.now(UTC).replace(microsecond=0)
+    work = []
+    for lab in network.labs:
+        config = NodeConfig.load(network.node_config_path(lab))
+        key = SigningKey.from_file(config.signing_key_path)
+        requests = []
+        for n in range(per_node):
+            report = template.model_copy(
+                update={"lab_id": lab, "report_id": str(uuid.uuid4()), "title": f"Load {n}"}
+            )
+            signed = sign_report(prepare_for_sending(report, lab_id=lab, now=now), key)
+            requests.append(authority_pb2.SubmitReportRequest(signed_report=signed))
+        work.append(NodeWork(lab, config.tls, requests))
+    return work
+
+
+def rebind(work: list[NodeWork], network: DevNetwork) -> list[NodeWork]:
+    """The same requests, sent with ``network``'s certificates (each phase has its own CA).
+
+    Reports stay signed by the first network's lab keys, so each new network's authority
+    is told those public keys (copied over the new ones before it starts)."""
+    return [
+        NodeWork(w.lab_id, NodeConfig.load(network.node_config_path(w.lab_id)).tls, w.requests)
+        for w in work
+    ]
+
+
+def share_signing_keys(source: DevNetwork, target: DevNetwork) -> None:
+    for lab in source.labs:
+        for name in ("signing.key", "signing.pub"):
+            shutil.copy(source.directory / lab / name, target.directory / lab / name)
+
+
+@contextmanager
+def process(command: list[str], log: Path, profile: Path | None = None) -> Iterator[str]:
+    env = dict(os.environ, PYTHONPATH=str(ROOT), PYTHONUNBUFFERED="1", HF_HUB_OFFLINE="1")
+    if profile is not None:
+        command = ["py-spy", "record", "--format", "raw", "--rate", "200",
+                   "--threads", "-o", str(profile), "--", *command]
+    handle = log.open("w")
+    child = subprocess.Popen(command, stdout=handle, stderr=subprocess.STDOUT, env=env, cwd=ROOT)
+    try:
+        deadline = time.monotonic() + START_TIMEOUT_S
+        address = None
+        while address is None:
+            for line in log.read_text(errors="replace").splitlines():
+                if line.startswith("listening on "):
+                    address = line.removeprefix("listening on ").strip()
+            if address is None:
+                if child.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(f"{command[0]} did not start:\n{log.read_text()}")
+                time.sleep(0.1)
+        yield address
+    finally:
+        if child.poll() is None:
+            child.send_signal(signal.SIGINT if profile is not None else signal.SIGTERM)
+            try:
+                child.wait(60)
+            except subprocess.TimeoutExpired:
+                child.kill()
+                child.wait()
+        handle.close()
+
+
+@contextmanager
+def postgres_database(admin_url: str) -> Iterator[str | None]:
+    try:
+        admin = psycopg.connect(admin_url, autocommit=True, connect_timeout=3)
+    except psycopg.OperationalError as error:
+        print(f"PostgreSQL phase skipped: no server at {admin_url} ({error})", file=sys.stderr)
+        yield None
+        return
+    name = f"nm_bench_{uuid.uuid4().hex[:10]}"
+    with admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+        try:
+            base = admin_url.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://")
+            yield f"{base}/{name}"
+        finally:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def echo_phase(network: DevNetwork, work: list[NodeWork], scratch: Path) -> LoadResult:
+    command = [sys.executable, str(ROOT / "benchmarks/load/echo_server.py"),
+               str(network.authority_config_path()), "0"]
+    # The echo is ~10x faster than ingest: send the requests ECHO_REPEAT times so its
+    # phase lasts long enough to measure on a busy machine.
+    repeated = [NodeWork(w.lab_id, w.tls, list(w.requests) * ECHO_REPEAT) for w in work]
+    with process(command, scratch / "echo.log") as address:
+        return run_load(repeated, address, method=ECHO_METHOD,
+                        response_deserializer=authority_pb2.SubmitReportRequest.FromString)
+
+
+def authority_phase(
+    name: str, database_url: str, work: list[NodeWork], first: DevNetwork, scratch: Path,
+    profile_dir: Path | None, *, linking: bool = False,
+) -> LoadResult:
+    network = make_network(scratch / name, len(work), database_url, linking=linking)
+    share_signing_keys(first, network)
+    config = network.authority_config_path()
+    command = [sys.executable, "-m", "nearmiss.cli", "authority", "serve", "--config", str(config)]
+    profile = None if profile_dir is None else profile_dir / f"authority-{name}.folded"
+    with process(command, scratch / f"authority-{name}.log", profile) as address:
+        result = run_load(rebind(work, network), address, method=SUBMIT_METHOD,
+                          response_deserializer=authority_pb2.Receipt.FromString,
+                          keep_responses=True)
+    check_phase(name, network, work, result)
+    return result
+
+
+def check_phase(name: str, network: DevNetwork, work: list[NodeWork], result: LoadResult) -> None:
+    """Refuse to report a figure for work that was not done right."""
+    if result.errors:
+        raise SystemExit(f"{name}: {len(result.errors)} calls failed, first: {result.errors[0]}")
+    url = AuthorityConfig.load(network.authority_config_path()).database_url
+    engine = create_engine(url)
+    with engine.connect() as connection:
+        stored = connection.execute(text("SELECT count(*) FROM nm_report")).scalar_one()
+        size = connection.execute(text("SELECT tree_size FROM nm_log_state")).scalar_one()
+    engine.dispose()
+    sent = sum(len(w.requests) for w in work)
+    if stored != sent or size != sent:
+        raise SystemExit(f"{name}: sent {sent} reports, stored {stored}, log size {size}")
+    key = VerifyingKey.from_file(network.directory / network.authority_id / "signing.pub")
+    by_leaf = {leaf_hash(r.signed_report): r.signed_report for w in work for r in w.requests}
+    for receipt in result.responses[:: max(1, len(result.responses) // 50)]:
+        statement = receipt.statement
+        verify_receipt(receipt, sent=by_leaf[statement.leaf_hash], report_id=statement.report_id,
+                       lab_id=statement.lab_id, authority_key=key)
+
+
+def summary(result: LoadResult) -> dict[str, float]:
+    return {
+        "per_s": round(result.per_s, 1),
+        "p50_ms": round(result.percentile_ms(50), 2),
+        "p99_ms": round(result.percentile_ms(99), 2),
+        "calls": result.calls,
+        "seconds": round(result.seconds, 2),
+    }
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="4 nodes x 100 reports")
+    parser.add_argument("--nodes", type=int, default=None)
+    parser.add_argument("--reports-per-node", type=int, default=None)
+    parser.add_argument("--postgres", default=DEFAULT_POSTGRES, help="admin URL ('' skips)")
+    parser.add_argument("--with-linking", action="store_true",
+                        help="also run SQLite with the dedup linking worker on")
+    parser.add_argument("--profile", type=Path, default=None, help="py-spy output directory")
+    args = parser.parse_args(argv)
+    nodes = args.nodes or (4 if args.quick else 8)
+    per_node = args.reports_per_node or (100 if args.quick else 300)
+
+    with tempfile.TemporaryDirectory(prefix="nearmiss-load-") as tmp:
+        scratch = Path(tmp)
+        first = make_network(scratch / "keys", nodes, "sqlite:///authority.db")
+        print(f"signing {nodes} x {per_node} reports ...", file=sys.stderr)
+        work = node_work(first, per_node)
+        if args.profile is not None:
+            args.profile.mkdir(parents=True, exist_ok=True)
+        phases: dict[str, LoadResult] = {}
+        phases["echo_1"] = echo_phase(first, work, scratch)
+        print(f"echo: {summary(phases['echo_1'])}", file=sys.stderr)
+        phases["sqlite"] = authority_phase(
+            "sqlite", "sqlite:///authority.db", work, first, scratch, args.profile
+        )
+        print(f"sqlite: {summary(phases['sqlite'])}", file=sys.stderr)
+        if args.postgres:
+            with postgres_database(args.postgres) as url:
+                if url is not None:
+                    phases["postgres"] = authority_phase(
+                        "postgres", url, work, first, scratch, args.profile
+                    )
+                    print(f"postgres: {summary(phases['postgres'])}", file=sys.stderr)
+        if args.with_linking:
+            phases["sqlite_linking"] = authority_phase(
+                "sqlite-linking", "sqlite:///authority.db", work, first, scratch, args.profile,
+                linking=True,
+            )
+            print(f"sqlite, linking on: {summary(phases['sqlite_linking'])}", file=sys.stderr)
+        phases["echo_2"] = echo_phase(first, work, scratch)
+        print(f"echo again: {summary(phases['echo_2'])}", file=sys.stderr)
+
+    echo_per_s = (phases["echo_1"].per_s + phases["echo_2"].per_s) / 2
+    sqlite = phases["sqlite"]
+    out: dict[str, Any] = {
+        "nodes": nodes,
+        "reports_per_node": per_node,
+        "reports_per_s": round(sqlite.per_s, 1),
+        "echo_per_s": round(echo_per_s, 1),
+        "ratio": round(sqlite.per_s / echo_per_s, 3),
+        "p50_ms": round(sqlite.percentile_ms(50), 2),
+        "p99_ms": round(sqlite.percentile_ms(99), 2),
+        "echo_p99_ms": round(phases["echo_1"].percentile_ms(99), 2),
+    }
+    if "postgres" in phases:
+        pg = phases["postgres"]
+        out["postgres"] = {
+            "reports_per_s": round(pg.per_s, 1),
+            "ratio": round(pg.per_s / echo_per_s, 3),
+            "p50_ms": round(pg.percentile_ms(50), 2),
+            "p99_ms": round(pg.percentile_ms(99), 2),
+        }
+    if "sqlite_linking" in phases:
+        linked = phases["sqlite_linking"]
+        out["sqlite_with_linking"] = {
+            "reports_per_s": round(linked.per_s, 1),
+            "ratio": round(linked.per_s / echo_per_s, 3),
+            "p99_ms": round(linked.percentile_ms(99), 2),
+        }
+    print(json.dumps(out))
+
+
+if __name__ == "__main__":
+    main()

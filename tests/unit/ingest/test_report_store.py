@@ -1,0 +1,108 @@
+"""ReportStore on a real SQLite database: idempotency inside and across batches, conflicts
+per report, and a database that refuses writes."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import event, text
+from sqlalchemy.engine import Engine
+
+from authority.database import open_database
+from authority.log import TransparencyLog
+from authority.report_store import ReportStore, Stored, Submission
+from nearmiss.errors import ConflictError, UnavailableError
+from nearmiss.model import IncidentReport
+from nearmiss.proofs import verify_inclusion, verify_tree_head
+from nearmiss.reportfile import load_report
+from nearmiss.signed_report import leaf_hash, sign_report
+from nearmiss.signing import SigningKey
+from node.signer import prepare_for_sending
+from tests.conftest import EXAMPLES
+
+LAB = SigningKey.generate()
+AUTHORITY = SigningKey.generate()
+
+
+def submission(report_id: str | None = None, title: str = "A title") -> Submission:
+    template = load_report(EXAMPLES / "nm-agent-oversight-tampering.yaml")
+    report = template.model_copy(
+        update={"report_id": report_id or str(uuid.uuid4()), "title": title}
+    )
+    prepared = prepare_for_sending(
+        IncidentReport.model_validate(report), lab_id=report.lab_id, now=datetime.now(UTC)
+    )
+    return Submission(prepared, sign_report(prepared, LAB))
+
+
+@pytest.fixture
+def engine(tmp_path: Path) -> Iterator[Engine]:
+    engine = open_database(f"sqlite:///{tmp_path / 'a.db'}")
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def store(engine: Engine) -> ReportStore:
+    return ReportStore(engine=engine, log=TransparencyLog(signing_key=AUTHORITY, authority_id="a"))
+
+
+def stored(outcome: Stored | BaseException) -> Stored:
+    assert isinstance(outcome, Stored), outcome
+    return outcome
+
+
+def test_a_batch_stores_each_report_once_with_proofs_under_one_head(
+    store: ReportStore, engine: Engine
+) -> None:
+    first, second = submission(), submission()
+    outcomes = [stored(o) for o in store.store_batch([first, second, first])]
+    assert [o.already_stored for o in outcomes] == [False, False, True]
+    assert outcomes[0].statement == outcomes[2].statement
+    head = outcomes[0].head
+    verify_tree_head(head, AUTHORITY.verifying_key)
+    assert head.tree_size == 2
+    for outcome, sent in zip(outcomes, [first, second, first], strict=True):
+        assert outcome.head == head
+        verify_inclusion(
+            leaf_hash(sent.signed), outcome.statement.log_index, head.tree_size,
+            list(outcome.proof.audit_path), head.root_hash,
+        )
+    again = stored(store.store_batch([second])[0])
+    assert again.already_stored and again.statement == outcomes[1].statement
+    with engine.connect() as connection:
+        assert connection.execute(text("SELECT count(*) FROM nm_report")).scalar_one() == 2
+
+
+def test_other_bytes_under_a_stored_id_conflict_without_failing_the_batch(
+    store: ReportStore,
+) -> None:
+    original = submission()
+    store.store_batch([original])
+    changed = submission(original.report.report_id, title="Another title")
+    fresh = submission()
+    outcomes = store.store_batch([changed, fresh])
+    assert isinstance(outcomes[0], ConflictError)
+    assert "already stored with different content" in str(outcomes[0])
+    assert not stored(outcomes[1]).already_stored
+
+
+def test_a_database_refusing_writes_is_unavailable_with_its_reason(
+    store: ReportStore, engine: Engine
+) -> None:
+    def query_only(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.execute("PRAGMA query_only=ON")
+
+    engine.dispose()
+    event.listen(engine, "connect", query_only)
+    secret = submission(title="Confidential title that must not leak")
+    outcomes = store.store_batch([secret, submission()])
+    for outcome in outcomes:
+        assert isinstance(outcome, UnavailableError)
+        assert "readonly" in str(outcome) and "retry later" in str(outcome)
+        assert "Confidential" not in str(outcome)
