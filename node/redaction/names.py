@@ -29,7 +29,7 @@ from typing import Any
 
 from nearmiss.errors import ConfigError
 from node.redaction import ner_model
-from node.redaction.windows import PARTICLES, Chunk, chunks, windows
+from node.redaction.windows import DEFAULT_CONTEXT, PARTICLES, Chunk, chunks, windows
 
 Span = tuple[int, int]
 
@@ -71,6 +71,11 @@ class PersonFinder:
         if self._scope not in ("window", "all"):
             raise ConfigError(f"rule {rule_id!r}: ner_scope must be window or all",
                               source=source or None, key="options.ner_scope")
+        self._context = options.get("ner_context", DEFAULT_CONTEXT)
+        if not isinstance(self._context, int) or isinstance(self._context, bool) or not (
+                1 <= self._context <= 8):
+            raise ConfigError(f"rule {rule_id!r}: ner_context must be an integer from 1 to 8",
+                              source=source or None, key="options.ner_context")
         self._nlp: Any = None
         self._common: frozenset[str] = frozenset()
         self._first: frozenset[str] = frozenset()
@@ -96,8 +101,13 @@ class PersonFinder:
         return (len(chunk.words) >= 2 and first in self._first and first not in self._not_names
                 and last not in self._stops and last not in self._not_names)
 
-    def find_many(self, texts: Sequence[str]) -> list[list[Span]]:
-        """Names per text; NER is batched over the windows of all texts."""
+    def find_many(self, texts: Sequence[str],
+                  covered: Sequence[Sequence[Span]] | None = None) -> list[list[Span]]:
+        """Names per text; NER is batched over the windows of all texts.
+
+        ``covered[i]`` are spans of text i that other detectors already redact: a chunk
+        wholly inside one (a street name, a word of a key) is not worth NER's time.
+        """
         self._load()
         results: list[list[Span]] = [[] for _ in texts]
         unknown: list[list[Span]] = [[] for _ in texts]
@@ -107,16 +117,19 @@ class PersonFinder:
         for index, text in enumerate(texts):
             tokens, found = chunks(text, self._stops)
             open_chunks = []
+            taken = covered[index] if covered is not None else ()
             for chunk in found:
                 if self._use_gazetteer and self._gazetteer_name(chunk):
                     results[index].append((chunk.start, chunk.end))
+                elif any(s <= chunk.start and chunk.end <= e for s, e in taken):
+                    continue
                 elif any(not self._plain(word) for word in chunk.words):
                     open_chunks.append(chunk)
                     if self._unknown_pair(chunk):
                         unknown[index].append((chunk.start, chunk.end))
             if self._use_ner:
                 spans = ([(0, len(text))] if self._scope == "all"
-                         else windows(text, tokens, open_chunks))
+                         else windows(text, tokens, open_chunks, self._context))
                 for start, end in spans:
                     jobs.append((index, start))
                     pieces.append(text[start:end])
@@ -165,8 +178,7 @@ class PersonFinder:
             return None
         return start, start + len(trimmed)
 
-    def remention_pattern(self, names: Iterable[str]) -> re.Pattern[str] | None:
-        """Whole names and their parts (3+ letters, capitalised) for later mentions."""
+    def _remention_words(self, names: Iterable[str]) -> set[str]:
         words: set[str] = set()
         for name in names:
             name = " ".join(name.split())
@@ -179,8 +191,37 @@ class PersonFinder:
                 if (len(part) >= 3 and part[:1].isupper() and folded not in self._stops
                         and folded not in self._not_names):
                     words.add(part)
+        return words
+
+    def remention_pattern(self, names: Iterable[str]) -> re.Pattern[str] | None:
+        """Whole names and their parts (3+ letters, capitalised) for later mentions."""
+        words = self._remention_words(names)
         if not words:
             return None
         ordered = sorted(words, key=len, reverse=True)
         body = "|".join(r"\s+".join(re.escape(w) for w in word.split()) for word in ordered)
         return re.compile(rf"(?<![\w\-])(?:{body})(?![\w\-]|-\w)")
+
+    def rementions(self, text: str, names: Iterable[str], taken: Sequence[Span]) -> list[Span]:
+        """Later mentions of ``names`` in ``text`` (see ``remention_pattern``).
+
+        When every occurrence of every part of every name already lies inside a span of
+        ``taken`` (what is redacted anyway), a match could add nothing: the pattern,
+        which costs more to compile than to run, is then not built.
+        """
+        words = self._remention_words(names)
+        pieces = {piece for word in words for piece in word.split()}
+        if all(_occurrences_inside(text, piece, taken) for piece in pieces):
+            return []
+        pattern = self.remention_pattern(words)
+        return [] if pattern is None else [m.span() for m in pattern.finditer(text)]
+
+
+def _occurrences_inside(text: str, piece: str, taken: Sequence[Span]) -> bool:
+    at = text.find(piece)
+    while at >= 0:
+        end = at + len(piece)
+        if not any(s <= at and end <= e for s, e in taken):
+            return False
+        at = text.find(piece, at + 1)
+    return True

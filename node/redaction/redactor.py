@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from nearmiss.errors import ConfigError
-from node.redaction import addresses, phones, secrets, structured, terms
+from node.redaction import addresses, gov_ids, phones, secrets, structured, terms
 from node.redaction.names import PersonFinder
 from node.redaction.placeholders import PlaceholderMap
 from node.redaction.spans import Finding, finding, resolve
@@ -69,12 +69,24 @@ class Redactor:
 
     # -- building -------------------------------------------------------------------
 
-    def _structured_detectors(self, rule: RedactionRule) -> structured.StructuredDetectors:
+    def _structured_detectors(self) -> structured.StructuredDetectors:
         if self._structured is None:
-            names = rule.options.get("recognizers") if rule.detector == "government_id" else None
+            # The id recognizers come from the government-id rule, whichever structured
+            # rule (e-mail, card...) happens to be built first.
+            names: Sequence[str] = gov_ids.DEFAULT_RECOGNIZERS
+            source, rule_id = "", "government-id"
+            for rule in self.policy.enabled_rules:
+                if rule.detector == "government_id":
+                    source, rule_id = rule.source, rule.id
+                    listed = rule.options.get("recognizers", names)
+                    if not isinstance(listed, list | tuple) or not all(
+                            isinstance(name, str) for name in listed):
+                        raise ConfigError(f"rule {rule.id!r}: options.recognizers must be a "
+                                          "list of Presidio recognizer names",
+                                          source=rule.source, key="options.recognizers")
+                    names = listed
             self._structured = structured.StructuredDetectors.build(
-                names or structured.DEFAULT_GOV_ID_RECOGNIZERS, source=rule.source,
-                rule_id=rule.id)
+                names, source=source, rule_id=rule_id)
         return self._structured
 
     def _secrets(self) -> secrets.SecretPatterns:
@@ -123,7 +135,7 @@ class Redactor:
             "government_id": structured.find_gov_ids,
         }
         if kind in finders:
-            detectors = self._structured_detectors(rule)
+            detectors = self._structured_detectors()
             find = finders[kind]
             return lambda text: find(text, detectors)
         raise ConfigError(f"rule {rule.id!r} names unknown detector {kind!r}",
@@ -152,25 +164,24 @@ class Redactor:
         ``known_names[i]`` are names already found elsewhere in text i's report.
         """
         known = [tuple(k) for k in known_names] if known_names is not None else [()] * len(texts)
-        names: list[list[tuple[int, int]]] = [[] for _ in texts]
+        if len(known) != len(texts):
+            raise ValueError(f"{len(texts)} texts but {len(known)} lists of known names")
+        found: list[list[Finding]] = []
+        for text in texts:
+            found.append([finding(s, e, rule.entity, rule.detector)
+                          for rule, detector in self._detectors for s, e in detector(text)])
         if self._person is not None:
-            names = self._person[1].find_many(texts)
-        out: list[list[Finding]] = []
-        for text, person_spans, already in zip(texts, names, known, strict=True):
-            found: list[Finding] = []
-            for rule, detector in self._detectors:
-                found.extend(finding(s, e, rule.entity, rule.detector) for s, e in detector(text))
-            if self._person is not None:
-                rule, finder = self._person
-                found.extend(finding(s, e, rule.entity, "person") for s, e in person_spans)
+            rule, finder = self._person
+            names = finder.find_many(texts, [[(f.start, f.end) for f in fs] for fs in found])
+            for text, person_spans, already, fs in zip(texts, names, known, found, strict=True):
+                fs.extend(finding(s, e, rule.entity, "person") for s, e in person_spans)
                 values = [text[s:e] for s, e in person_spans] + list(already)
-                remention = finder.remention_pattern(values)
-                if remention is not None:
-                    found.extend(finding(m.start(), m.end(), rule.entity, "person")
-                                 for m in remention.finditer(text))
-            out.append([f for f in resolve(found)
-                        if text[f.start:f.end].casefold() not in self.policy.allow])
-        return out
+                taken = [(f.start, f.end) for f in fs]
+                fs.extend(finding(s, e, rule.entity, "person")
+                          for s, e in finder.rementions(text, values, taken))
+        allow = self.policy.allow
+        return [[f for f in resolve(fs) if not allow or text[f.start:f.end].casefold() not in allow]
+                for text, fs in zip(texts, found, strict=True)]
 
     def redact_text(self, text: str, mapping: PlaceholderMap | None = None) -> RedactionResult:
         """Redact one text. Pass the report's mapping so placeholders agree across fields."""

@@ -2,13 +2,13 @@
 
 Rules this module enforces:
 
-- We call Presidio's predefined recognizers directly (``recognizer.analyze`` with no NLP
-  artifacts), not its ``AnalyzerEngine``: the engine would run spaCy over every text
-  for every recognizer, which is where most of its time goes, and names are found
-  once, elsewhere (``names.py``).
+- We run Presidio's predefined recognizers ourselves (``recognizers.CompiledRecognizer``:
+  their patterns, scores and validators, with no NLP artifacts), not its
+  ``AnalyzerEngine``: the engine would run spaCy over every text for every recognizer,
+  which is where most of its time goes, and names are found once, elsewhere
+  (``names.py``).
 - A recognizer's finding counts when its score reaches 0.5, or when it is weaker but one
-  of the recognizer's own context words (e.g. "ssn", "passport") stands within 50
-  characters before it — Presidio's context rule, done without spaCy lemmas.
+  of its own context words stands before it (``recognizers`` has the exact rule).
 - Payment cards are Luhn-checked (Presidio's validator); we add one pattern for the
   groupings its regex misses (Amex 4-6-5, 19-digit cards), checked the same way.
 - E-mail validation uses tldextract: ``offline.make_tldextract_offline`` runs before
@@ -21,23 +21,14 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any
 
-from nearmiss.errors import ConfigError
+from node.redaction.gov_ids import DEFAULT_RECOGNIZERS as DEFAULT_GOV_ID_RECOGNIZERS
+from node.redaction.gov_ids import GovIdMatcher
 from node.redaction.offline import make_tldextract_offline
+from node.redaction.prefilter import text_runs
+from node.redaction.recognizers import CompiledRecognizer
 
 Span = tuple[int, int]
-
-DEFAULT_GOV_ID_RECOGNIZERS = (
-    "UsSsnRecognizer", "UsItinRecognizer", "UsPassportRecognizer", "UkNinoRecognizer",
-    "NhsRecognizer", "EsNifRecognizer", "EsNieRecognizer", "ItFiscalCodeRecognizer",
-    "InAadhaarRecognizer", "InPanRecognizer", "SgFinRecognizer", "AuTfnRecognizer",
-    "PlPeselRecognizer", "FiPersonalIdentityCodeRecognizer", "CaSinRecognizer",
-    "KrRrnRecognizer", "SePersonnummerRecognizer", "DeTaxIdRecognizer",
-    "TrNationalIdRecognizer", "ZaIdNumberRecognizer", "NgNinRecognizer",
-)
-_STRONG = 0.5
-_CONTEXT_WINDOW = 50
 
 _URL_CREDENTIALS = re.compile(
     r"\b[a-zA-Z][a-zA-Z0-9+.\-]{1,15}://[^\s:/?#@\"'<>]*:[^\s/?#@\"'<>]+@[^\s\"'<>]+"
@@ -49,8 +40,6 @@ _OBFUSCATED_EMAIL = re.compile(
     re.IGNORECASE,
 )
 _OBFUSCATION = re.compile(r"\[(?:at|dot)\]|\((?:at|dot)\)|\{(?:at|dot)\}", re.IGNORECASE)
-_ID_WORDS = ("id", "no.", "number", "ssn", "passport", "national", "tax", "insurance", "nino",
-             "aadhaar", "pesel", "sin", "nhs", "dni", "nif", "nie", "personnummer", "fiscal")
 # Presidio's e-mail recognizer refuses domains outside the public-suffix list, but labs
 # write internal addresses (``ops@build.corp``, ``x@lab.internal``): take those too.
 _EMAIL_ANY_DOMAIN = re.compile(
@@ -60,15 +49,15 @@ _EMAIL_ANY_DOMAIN = re.compile(
 _CARD_EXTRA = re.compile(r"(?<![\w\-])(?:\d[ \-]?){12,18}\d(?![\w\-])")
 
 
-@dataclass
+@dataclass(frozen=True)
 class StructuredDetectors:
     """Presidio recognizers, built once per Redactor (building them costs ~1 ms each)."""
 
-    email: Any
-    card: Any
-    iban: Any
-    ip: Any
-    gov_ids: tuple[Any, ...]
+    email: CompiledRecognizer
+    card: CompiledRecognizer
+    iban: CompiledRecognizer
+    ip: CompiledRecognizer
+    gov_ids: GovIdMatcher
 
     @classmethod
     def build(cls, gov_id_recognizers: Sequence[str] = DEFAULT_GOV_ID_RECOGNIZERS,
@@ -76,76 +65,46 @@ class StructuredDetectors:
         make_tldextract_offline()
         from presidio_analyzer import predefined_recognizers as predefined
 
-        gov: list[Any] = []
-        for name in gov_id_recognizers:
-            factory = getattr(predefined, name, None)
-            if factory is None:
-                raise ConfigError(
-                    f"rule {rule_id!r}: Presidio has no recognizer named {name!r}",
-                    source=source or None, key="options.recognizers",
-                )
-            gov.append(factory())
         return cls(
-            email=predefined.EmailRecognizer(),
-            card=predefined.CreditCardRecognizer(),
-            iban=predefined.IbanRecognizer(),
-            ip=predefined.IpRecognizer(),
-            gov_ids=tuple(gov),
+            email=CompiledRecognizer.of(predefined.EmailRecognizer()),
+            card=CompiledRecognizer.of(predefined.CreditCardRecognizer()),
+            iban=CompiledRecognizer.of(predefined.IbanRecognizer()),
+            ip=CompiledRecognizer.of(predefined.IpRecognizer()),
+            gov_ids=GovIdMatcher.build(gov_id_recognizers, source=source, rule_id=rule_id),
         )
-
-
-def _accepted(recognizer: Any, text: str) -> Iterator[Span]:
-    context = [word.lower() for word in (getattr(recognizer, "context", None) or [])]
-    for result in recognizer.analyze(text, recognizer.supported_entities, None):
-        if result.score >= _STRONG:
-            yield result.start, result.end
-        elif result.score > 0 and context:
-            before = text[max(0, result.start - _CONTEXT_WINDOW):result.start].lower()
-            if any(word in before for word in context):
-                yield result.start, result.end
 
 
 def find_emails(text: str, detectors: StructuredDetectors) -> Iterator[Span]:
     if "@" in text:
-        yield from _accepted(detectors.email, text)
+        yield from detectors.email.find(text, text_runs(text))
         for match in _EMAIL_ANY_DOMAIN.finditer(text):
             yield match.span()
+    if not _OBFUSCATION.search(text):
+        return  # every obfuscated address carries one of the markers
     for match in _OBFUSCATED_EMAIL.finditer(text):
         if _OBFUSCATION.search(match.group()):
             yield match.span()
 
 
 def find_cards(text: str, detectors: StructuredDetectors) -> Iterator[Span]:
-    yield from _accepted(detectors.card, text)
+    yield from detectors.card.find(text, text_runs(text))
     for match in _CARD_EXTRA.finditer(text):
         digits = re.sub(r"\D", "", match.group())
-        if 13 <= len(digits) <= 19 and detectors.card.validate_result(digits):
+        if 13 <= len(digits) <= 19 and detectors.card.validate(digits):
             yield match.span()
 
 
 def find_ibans(text: str, detectors: StructuredDetectors) -> Iterator[Span]:
-    yield from _accepted(detectors.iban, text)
+    yield from detectors.iban.find(text, text_runs(text))
 
 
 def find_ips(text: str, detectors: StructuredDetectors) -> Iterator[Span]:
     if "." in text or ":" in text:
-        yield from _accepted(detectors.ip, text)
+        yield from detectors.ip.find(text, text_runs(text))
 
 
 def find_gov_ids(text: str, detectors: StructuredDetectors) -> Iterator[Span]:
-    for recognizer in detectors.gov_ids:
-        for start, end in _accepted(recognizer, text):
-            glued = (start > 0 and text[start - 1].isalnum()) or (
-                end < len(text) and text[end].isalnum())
-            if glued:
-                continue  # inside a longer token (a hash, an id)
-            if text[start:end].isdigit():
-                # A bare run of digits is more often a count, seed or timestamp than an
-                # id: take it only with an id word just before it.
-                before = text[max(0, start - 30):start].lower()
-                if not any(word in before for word in _ID_WORDS):
-                    continue
-            yield start, end
+    yield from detectors.gov_ids.find(text)
 
 
 def find_url_credentials(text: str) -> Iterator[Span]:
