@@ -4,7 +4,8 @@ Rules this component enforces:
 
 * ingest never waits on it: it runs on its own daemon thread, woken by
   ``IngestService.accepted_event`` (with a ``poll_seconds`` fallback for reports stored
-  by other replicas), and loads the model lazily on that thread, once per process;
+  by other replicas), and loads the model on that thread when the first report waits,
+  once per process (an authority that receives nothing never loads it);
 * it links only while it holds the linker lease (one replica at a time on PostgreSQL,
   ``authority.cases.lease``); without it, it forgets its memory, and reloads from SQL
   (``authority.cases.restore``) when it gets the lease;
@@ -139,14 +140,13 @@ class LinkingWorker:
         if not self._lease.acquire():
             self._linker = None
             return 0
-        linker = self._ready_linker()
         linked = 0
         while not self._stopping.is_set():
             records = self._unlinked()
             if not records:
                 break
-            linked += self._link(linker, items_from_records(records))
-            linker = self._ready_linker()
+            # Built only when there is work: an idle authority never loads the model.
+            linked += self._link(self._ready_linker(), items_from_records(records))
         if self._dirty and time.monotonic() - self._last_snapshot >= self.config.snapshot_seconds:
             self.save_snapshot()
         return linked
@@ -162,6 +162,7 @@ class LinkingWorker:
 
     def _link(self, linker: CaseLinker, items: list[DedupItem]) -> int:
         ids = [i.item_id for i in items]
+        started = time.monotonic()
         try:
             decisions = self._decide(linker, items)
         except ConflictError:
@@ -170,6 +171,7 @@ class LinkingWorker:
             self._linker = None
             return 0
         vectors = {i: linker.vector(i) for i in ids}
+        decided = time.monotonic()
         try:
             with session_scope(self._engine) as session:
                 outcome = write_link_decisions(
@@ -197,8 +199,10 @@ class LinkingWorker:
         self.stats.linked += len(items)
         self.stats.batches += 1
         logger.info(
-            "linked %d reports: %d new cases, %d merged, %d cases changed",
+            "linked %d reports: %d new cases, %d merged, %d cases changed "
+            "(%.3f s to embed and decide, %.3f s to store and alert)",
             len(items), len(outcome.created), len(outcome.merged_away), len(outcome.changed),
+            decided - started, time.monotonic() - decided,
         )
         return len(items)
 
