@@ -24,7 +24,10 @@ def test_a_person_approves_and_the_case_is_published(tmp_path: Path) -> None:
 
     pack = write_pack(tmp_path, "disclosure", no_embargo)
     config = authority.network.authority_config_path()
-    config.write_text(config.read_text() + f'\n[policies]\ndisclosure = "{pack}"\n')
+    # No linking worker runs here, so each report is its own case (``ReportCases``).
+    config.write_text(
+        config.read_text() + f'\n[policies]\ndisclosure = "{pack}"\n\n[dedup]\nenabled = false\n'
+    )
     runner = CliRunner(env={"COLUMNS": "200"})
 
     listed = runner.invoke(app, ["authority", "disclosures", "--config", str(config), "--run"])
