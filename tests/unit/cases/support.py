@@ -13,6 +13,8 @@ from sqlmodel import Session, col, select
 
 from authority.alerts import AlertService, install_alerts
 from authority.app import AuthorityApp
+from authority.cases.alerting import CaseChangeSink
+from authority.cases.config import DedupConfig
 from authority.cases.service import CaseDesk
 from authority.cases.tables import CaseMemberRow
 from authority.cases.worker import LinkingWorker
@@ -69,7 +71,7 @@ class CountingEmbedder(BagOfWordsEmbedder):
     def __init__(self) -> None:
         super().__init__()
         self.texts = 0
-        self.on_next_embed: Callable[[], None] | None = None
+        self.on_next_embed: Callable[[], object] | None = None
 
     def embed(self, texts: Sequence[str]) -> Vectors:
         hook, self.on_next_embed = self.on_next_embed, None
@@ -83,18 +85,16 @@ def make_worker(
     app: AuthorityApp,
     embedder: CountingEmbedder,
     *,
-    alerts: object | None = None,
+    alerts: CaseChangeSink | None = None,
     batch_size: int = 64,
 ) -> LinkingWorker:
-    from authority.cases.config import DedupConfig
-
     return LinkingWorker(
         engine=app.engine,
         wake=app.ingest.accepted_event,
         embedder_factory=lambda: embedder,
         snapshot_dir=app.config.data_dir / "dedup-index",
         config=DedupConfig(batch_size=batch_size),
-        alerts=alerts,  # type: ignore[arg-type]
+        alerts=alerts,
     )
 
 

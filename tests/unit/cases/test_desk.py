@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from authority.app import AuthorityApp
 from authority.cases.queries import LinkedCases
@@ -88,7 +88,9 @@ def test_merge_then_split_keeps_the_whole_trail(linked: tuple[AuthorityApp, list
     assert {m.report_id for m in new.members} == {ids[3]}
     assert {m.report_id for m in left.members} == {ids[2]}
     with Session(app.engine) as session:
-        rows = session.exec(select(HumanDecisionRow).order_by(HumanDecisionRow.decision_id)).all()
+        rows = session.exec(
+            select(HumanDecisionRow).order_by(col(HumanDecisionRow.decision_id))
+        ).all()
     assert [(r.kind, r.decided_by, r.superseded_at is None) for r in rows] == [
         (MUST_LINK, "analyst", False),  # lifted by the split
         (CANNOT_LINK, "analyst-2", True),

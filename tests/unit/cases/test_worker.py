@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import hashlib
 import json
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 from sqlmodel import Session, col, select
 
+from authority.alerts.snapshot import CaseSnapshot
 from authority.alerts.tables import AlertRecord
 from authority.app import AuthorityApp
 from authority.cases.tables import (
@@ -236,8 +238,21 @@ def test_a_worker_rebuilds_when_another_replica_linked_meanwhile(network: DevNet
 
 
 class _BrokenAlerts:
-    def on_case_changed(self, session: Session, case: object) -> object:
-        session.add(AlertRecord(alert_id="half-written"))  # would break the transaction
+    """Writes half an alert, then fails: the savepoint must take the half back."""
+
+    def on_case_changed(self, session: Session, case: CaseSnapshot) -> object:
+        session.add(
+            CaseLinkRow(
+                report_id="x",
+                matched_report_id="y",
+                case_id=0,
+                method="?",
+                score=0.0,
+                evidence="{}",
+                linked_at=datetime.now(UTC),
+            )
+        )
+        session.flush()
         raise RuntimeError("alert rule bug")
 
 
@@ -251,7 +266,7 @@ def test_a_failing_alert_loses_the_alert_not_the_links(network: DevNetwork) -> N
         assert worker.stats.alert_failures == 1
         assert members(app, case_of(app, one)) == {one}
         with Session(app.engine) as session:
-            assert session.exec(select(AlertRecord)).all() == []
+            assert session.exec(select(CaseLinkRow)).all() == []
 
 
 def test_the_thread_links_what_ingest_accepts(network: DevNetwork) -> None:
