@@ -16,10 +16,10 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
@@ -41,7 +41,11 @@ from authority.disclosure.store import (
     published,
 )
 from authority.log import TransparencyLog
+from authority.privacy.config import PrivacyConfig
 from nearmiss.signing import VerifyingKey
+
+if TYPE_CHECKING:
+    from authority.privacy.summary import LedgerView
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 FEED_ITEMS = 50
@@ -64,6 +68,8 @@ class DashboardContext:
     # A function: the gRPC port may be chosen at start (port 0), after the app is built.
     grpc_address: Callable[[], str]
     cases: CaseSource
+    # Whose ledger the privacy page shows, and its limits ([privacy] in authority.toml).
+    privacy: PrivacyConfig = field(default_factory=PrivacyConfig)
 
 
 class _SecurityHeaders(BaseHTTPMiddleware):
@@ -166,6 +172,45 @@ def create_dashboard(context: DashboardContext) -> FastAPI:
             request, "audit.html", head=_tree_head(context), grpc_address=context.grpc_address()
         )
 
+    def ledger() -> LedgerView:
+        # Imported on first use: the release decoding pulls in scipy.stats.
+        from authority.privacy.summary import ledger_view
+
+        with Session(context.engine) as session:
+            return ledger_view(
+                session, scope=context.privacy.scope, budget=context.privacy.budget()
+            )
+
+    @app.get("/privacy", response_class=HTMLResponse)
+    def privacy_page(request: Request) -> HTMLResponse:
+        return page(request, "privacy.html", view=ledger(), settings=context.privacy)
+
+    @app.get("/api/ledger")
+    def api_ledger() -> JSONResponse:
+        return JSONResponse({"authority": context.authority_id, **ledger().as_json()})
+
+    @app.get("/api/releases")
+    def api_releases() -> JSONResponse:
+        releases = ledger().releases
+        return JSONResponse(
+            {
+                "authority": context.authority_id,
+                "scope": context.privacy.scope,
+                "count": len(releases),
+                "releases": [release.as_json() for release in releases],
+            }
+        )
+
+    @app.get("/api/releases/{release_id}")
+    def api_release(release_id: str) -> JSONResponse:
+        from authority.privacy.summary import get_release_view
+
+        with Session(context.engine) as session:
+            found = get_release_view(session, release_id[:64], scope=context.privacy.scope)
+        if found is None:
+            return JSONResponse({"error": "no release with this id"}, status_code=404)
+        return JSONResponse({"authority": context.authority_id, **found.as_json(cells=True)})
+
     @app.get("/api/disclosures")
     def api_disclosures(request: Request) -> JSONResponse:
         filters = _filters(request)
@@ -250,7 +295,14 @@ def context_for(
     verifying_key: VerifyingKey,
     grpc_address: Callable[[], str],
     cases: CaseSource | None = None,
+    privacy: PrivacyConfig | None = None,
 ) -> DashboardContext:
     return DashboardContext(
-        engine, log, authority_id, verifying_key, grpc_address, cases or ReportCases()
+        engine,
+        log,
+        authority_id,
+        verifying_key,
+        grpc_address,
+        cases or ReportCases(),
+        privacy or PrivacyConfig(),
     )

@@ -17,6 +17,7 @@ from authority.dashboard.server import DEFAULT_LISTEN, DashboardServer
 from authority.dashboard.web import context_for, create_dashboard
 from authority.disclosure.job import DisclosureJob
 from authority.disclosure.scheduler import DEFAULT_INTERVAL_S, DisclosureScheduler
+from authority.privacy.config import PrivacyConfig
 from policies.engine import PolicyEngine, PolicyWatcher
 
 
@@ -69,6 +70,7 @@ def install_dashboard(app: AuthorityApp) -> None:
             verifying_key=app.signing_key.verifying_key,
             grpc_address=lambda: _grpc_address(app),
             cases=case_source_for(app.config),
+            privacy=PrivacyConfig.from_authority(app.config),
         )
     )
     app.components.append(

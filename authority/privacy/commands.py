@@ -162,17 +162,15 @@ def _ledger_tables(view: LedgerView, recomputed: dict[str | None, float] | None)
         spend.add_row(*cells)
     stdout.print(spend)
     releases = Table(title=f"{len(view.releases)} releases", title_justify="left")
-    for column in ("period", "released", "release id", "mechanism", "ε", "δ", "σ", "± cell 95%",
-                   "reports Σ ± 95%"):  # fmt: skip
+    for column in ("period", "released (UTC)", "release id", "mechanism", "ε", "δ", "σ",
+                   "± 95% per cell"):  # fmt: skip
         releases.add_column(column)
     for shown in view.releases:
         release = shown.release
-        total, total_error = shown.reports_total()
         releases.add_row(
-            release.period.label, release.released_at.isoformat(timespec="seconds"),
+            release.period.label, f"{release.released_at:%Y-%m-%d %H:%M}",
             release.release_id[:8], release.mechanism, f"{release.epsilon:.4g}",
-            f"{release.delta:.3g}", f"{release.noise_sigma:.4g}", f"{shown.error_cell:.4g}",
-            f"{total:.1f} ± {total_error:.1f}",
+            f"{release.delta:.3g}", f"{release.noise_sigma:.4g}", f"± {shown.error_cell:.4g}",
         )  # fmt: skip
     stdout.print(releases)
 

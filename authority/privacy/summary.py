@@ -61,7 +61,11 @@ class SpendView:
 
 @dataclass(frozen=True)
 class ReleaseView:
-    """One signed release with its public noise scale and 95% error bars."""
+    """One signed release with its public noise scale and 95% error bar per cell.
+
+    No totals are offered here: released cells are clamped at 0, so a sum over many
+    near-empty cells is biased upwards by about sigma/sqrt(2 pi) per cell.
+    """
 
     row: AggregateReleaseRow
     release: AggregateRelease
@@ -71,16 +75,8 @@ class ReleaseView:
     def error_cell(self) -> float:
         return error_bar(self.release.noise_sigma, cells=1, level=ERROR_LEVEL)
 
-    def reports_total(self) -> tuple[float, float]:
-        """Released reports summed over every cell (a report counts once per harm domain),
-        and that sum's 95% error bar."""
-        values = [v for key, v in self.release.cells if key.measure == "reports"]
-        error = error_bar(self.release.noise_sigma, cells=max(len(values), 1), level=ERROR_LEVEL)
-        return sum(values), error
-
     def as_json(self, *, cells: bool = False) -> dict[str, Any]:
         release = self.release
-        total, total_error = self.reports_total()
         body: dict[str, Any] = {
             "release_id": release.release_id,
             "origin_authority": release.origin_authority,
@@ -96,8 +92,6 @@ class ReleaseView:
             "lab_cap": self.row.lab_cap,
             "l2_sensitivity": self.row.sensitivity,
             "error_bar_95_per_cell": round(self.error_cell, 4),
-            "reports_sum": round(total, 4),
-            "reports_sum_error_bar_95": round(total_error, 4),
             "period_epsilon_after": self.period_epsilon_after,
             "signing_key_id": self.row.signing_key_id,
             "signature": base64.b64encode(self.row.signature).decode(),

@@ -8,12 +8,19 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from privacy_authority import SHARP, file_last_week, privacy_authority, reopen
+from privacy_authority import (
+    SHARP,
+    file_last_week,
+    privacy_authority,
+    queued_aggregates,
+    reopen,
+)
 from sqlalchemy import func
 from sqlmodel import Session, select
 
 from authority.app import AuthorityApp
 from authority.cases.tables import CaseMemberRow
+from authority.federation.tables import OutboxItem
 from authority.privacy.aggregates import CellKey, Period
 from authority.privacy.job import (
     ALREADY_RELEASED,
@@ -160,3 +167,25 @@ def test_the_scheduler_fires_daily_at_five_past_midnight_utc(tmp_path: Path) -> 
     fire = fire.astimezone(UTC)
     assert (fire.hour, fire.minute, fire.second) == (0, 5, 0)
     assert timedelta(0) < fire - datetime.now(UTC) <= timedelta(days=1)
+
+
+def test_a_release_is_queued_to_every_federation_peer(tmp_path: Path) -> None:
+    from authority.alerts import install_alerts
+    from authority.federation import federation_of, install_federation
+
+    authority = privacy_authority(tmp_path / "net", federated=True)
+    file_last_week(authority)
+    install_alerts(authority.app)
+    install_federation(authority.app)
+    assert federation_of(authority.app) is not None
+    job = job_of(authority.app)
+    outcome = job.run_due()
+    assert outcome.status == RELEASED and outcome.queued_to_peers and outcome.release
+    signed = outcome.release
+    assert queued_aggregates(authority) == [("us-caisi", signed.release.release_id, signed.payload)]
+    # Queueing again (every scheduled run does, to survive a crash) adds nothing.
+    assert job.requeue() == 1
+    assert len(queued_aggregates(authority)) == 1
+    with Session(authority.app.engine) as session:
+        (item,) = session.exec(select(OutboxItem)).all()
+    assert item.signature == signed.signature and item.signing_key_id == signed.signing_key_id
