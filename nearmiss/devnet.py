@@ -158,3 +158,46 @@ def init_network(network: DevNetwork) -> list[Path]:
         for party_id in ids:
             write_party(ca, network.directory / party_id, party_id, role, signing=False)
     return written
+
+
+@dataclass(frozen=True)
+class FederationMember:
+    """One institute's dev network and the port its FederationService listens on."""
+
+    network: DevNetwork
+    federation_port: int
+
+    @property
+    def authority_id(self) -> str:
+        return self.network.authority_id
+
+    @property
+    def ca_certificate(self) -> Path:
+        return self.network.directory / "ca" / "ca.pem"
+
+    @property
+    def signing_public_key(self) -> Path:
+        return self.network.directory / self.authority_id / "signing.pub"
+
+
+def federation_toml(member: FederationMember, peers: list[FederationMember]) -> str:
+    """The ``[federation]`` table for ``member``, pinning each peer's CA and signing key."""
+    lines = ["", "[federation]", f'listen = "127.0.0.1:{member.federation_port}"', ""]
+    for peer in peers:
+        lines += [
+            f"[federation.peers.{peer.authority_id}]",
+            f'address = "127.0.0.1:{peer.federation_port}"',
+            f'ca_certificate = "{peer.ca_certificate}"',
+            f'signing_public_key = "{peer.signing_public_key}"',
+            'server_name = "localhost"',
+            "",
+        ]
+    return "\n".join(lines)
+
+
+def federate(members: list[FederationMember]) -> None:
+    """Pin every member's peers into its authority.toml (a full mesh of separate PKIs)."""
+    for member in members:
+        peers = [peer for peer in members if peer is not member]
+        path = member.network.authority_config_path()
+        path.write_text(path.read_text() + federation_toml(member, peers))
