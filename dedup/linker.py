@@ -59,6 +59,7 @@ class _Held:
     date: DateKey | None
     text_hash: str
     signature: MinHash | None
+    words: int = 0
 
 
 @dataclass(slots=True)
@@ -74,6 +75,7 @@ class _Pair:
     gap: int | None
     score: float
     same_text: bool
+    query_words: int
 
 
 class CaseLinker:
@@ -167,9 +169,10 @@ class CaseLinker:
         return out
 
     def _link_one(self, item: DedupItem, text_hash: str, vec: Vectors) -> LinkDecision:
+        text = body_text(item)
         held = _Held(item, -1, date_key(item.occurred_at, item.date_precision), text_hash,
-                     minhash(body_text(item)))
-        pairs = self._judge(held, vec, body_text(item), exclude=None)
+                     minhash(text), len(text.split()))
+        pairs = self._judge(held, vec, text, exclude=None)
         accepted: dict[int, list[tuple[_Pair, LinkMethod]]] = {}
         paraphrases: list[_Pair] = []
         for pair in pairs:
@@ -202,9 +205,14 @@ class CaseLinker:
             return "content_hash"
         if pair.jaccard is not None and pair.jaccard >= policy.near_jaccard:
             return "minhash"
-        if pair.score >= policy.link_threshold:
+        bar = policy.link_threshold if pair.gap is not None else policy.undated_link_threshold
+        if pair.score >= bar and self._long_enough(pair):
             return "embedding"
         return None
+
+    def _long_enough(self, pair: _Pair) -> bool:
+        """Both texts carry enough words for a paraphrase judgement (see dedup.policy)."""
+        return min(pair.query_words, pair.other.words) >= self.policy.min_paraphrase_words
 
     def _mutual(self, pair: _Pair, case_id: int) -> bool:
         """The matched report prefers the new one to everything outside its own case."""
@@ -298,7 +306,7 @@ class CaseLinker:
             score = pair_score(float(cen), lex, query.item, o.item, self.policy)
             pairs.append(
                 _Pair(o, float(cos), float(cen), lex, jac, shared, gap, score,
-                      query.text_hash == o.text_hash)
+                      query.text_hash == o.text_hash, query.words)
             )
         return pairs
 

@@ -79,7 +79,7 @@ def restore_linker(
         text = body_text(item)
         held = _Held(
             item, label, date_key(item.occurred_at, item.date_precision), content_hash(text),
-            minhash(text),
+            minhash(text), len(text.split()),
         )
         linker._remember(held)
     linker._next_label = len(items)
