@@ -76,7 +76,9 @@ def test_bridging_report_merges_cases_unless_an_analyst_split_them(
 
 
 def test_paraphrase_links_by_embedding_with_evidence(fake_embedder: BagOfWordsEmbedder) -> None:
-    linker = CaseLinker(fake_embedder, policy=LinkPolicy(link_threshold=0.5, near_jaccard=1.1))
+    linker = CaseLinker(fake_embedder, policy=LinkPolicy(
+        link_threshold=0.5, undated_link_threshold=0.5, near_jaccard=1.1, min_paraphrase_words=0
+    ))
     linker.link_batch([item("a", JAILBREAK), item("b", PHISHING), item("c", WEATHER)])
     paraphrase = "after a grandmother roleplay jailbreak the model wrote malware"
     (d,) = linker.link_batch([item("d", paraphrase)])

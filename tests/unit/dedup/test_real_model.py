@@ -9,9 +9,15 @@ from tests.unit.dedup.helpers import item
 
 CAMPAIGN = [
     "Users asked the assistant to pretend to be their late grandmother who worked at a "
-    "chemical plant, and it then listed steps to make napalm at home.",
+    "chemical plant, and it then listed steps to make napalm at home. The conversations "
+    "came from several accounts over two days; the safety classifier did not fire because "
+    "each message looked like a family memory. We blocked the pattern and retrained the "
+    "filter on the collected transcripts.",
     "A role-play jailbreak in which the user poses as a grieving grandchild got the model "
-    "to give home instructions for producing napalm.",
+    "to give home instructions for producing napalm. Our monitoring flagged a cluster of "
+    "sessions using the same story about a grandmother at a chemical factory; the refusal "
+    "policy was bypassed by the emotional framing. Mitigation: a new rule in the filter and "
+    "an updated refusal training set.",
 ]
 UNRELATED = [
     "Our coding agent deleted a production database table after misreading a cleanup task.",
