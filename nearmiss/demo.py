@@ -16,7 +16,9 @@ files, stdout), so it imports neither ``node`` nor ``authority``.
 
 from __future__ import annotations
 
+import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -24,6 +26,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -48,6 +51,9 @@ from nearmiss.v1 import (
 )
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+SHIPPED_DISCLOSURE_PACK = (
+    Path(__file__).resolve().parent.parent / "policies" / "packs" / "disclosure-default.yaml"
+)
 START_TIMEOUT_S = 120.0
 LINK_TIMEOUT_S = 180.0
 AUTHORITY_ID = "eu-ai-office"
@@ -153,6 +159,7 @@ def _make_networks(work: Path, database_url: str) -> tuple[DevNetwork, DevNetwor
         networks.append(network)
     members = [FederationMember(network, free_port()) for network in networks]
     federate(members)
+    _demo_disclosure_policy(networks[0], work)
     dashboards = {}
     for network in networks:
         dashboards[network.authority_id] = port = free_port()
@@ -166,6 +173,28 @@ def _make_networks(work: Path, database_url: str) -> tuple[DevNetwork, DevNetwor
         end = text.index('"', start + len('listen = "'))
         config.write_text(text[:start] + f'listen = "127.0.0.1:{free_port()}' + text[end:])
     return networks[0], networks[1], dashboards
+
+
+def _demo_disclosure_policy(network: DevNetwork, work: Path) -> None:
+    """The shipped disclosure pack with every embargo at 0 days, so that the demo's
+    dashboard shows a disclosure within seconds. Everything else (public text, the
+    two-lab minimum, approvals, child safety in aggregates only) is the shipped policy."""
+    text = re.sub(r"embargo_days: \d+", "embargo_days: 0", SHIPPED_DISCLOSURE_PACK.read_text())
+    text = text.replace("name: nearmiss-default", "name: nearmiss-demo-no-embargo")
+    pack = work / "demo-disclosure.yaml"
+    pack.write_text("# The demo's copy of the default pack: no embargo.\n" + text)
+    path = network.authority_config_path()
+    path.write_text(
+        path.read_text()
+        + f'\n[policies]\ndisclosure = "{pack}"\n\n[disclosure]\ninterval_seconds = 5\n'
+    )
+
+
+def _disclosures(dashboard_port: int) -> list[dict[str, object]] | None:
+    url = f"http://127.0.0.1:{dashboard_port}/api/disclosures"
+    with urllib.request.urlopen(url, timeout=10) as response:
+        listed = json.load(response).get("disclosures", [])
+    return listed or None
 
 
 def _local_api_address(network: DevNetwork, lab: str) -> str:
@@ -309,6 +338,14 @@ def run_demo(*, database_url: str | None, keep: bool, directory: Path | None) ->
             f"{alert.title!r} (rule {alert.rule_id}, {alert.reporting_lab_count} labs, "
             f"severity {alert.severity}; provenance verified against the origin's log)",
             soft_wrap=True,
+        )
+        with stdout.status("publishing: the disclosure job runs every 5 s…"):
+            published = _wait_for(
+                "a public disclosure", lambda: _disclosures(dashboards[AUTHORITY_ID]), 60
+            )
+        stdout.print(
+            f"[green]{len(published)} case(s) disclosed[/] on the dashboard (demo policy: no "
+            "embargo; public sections only; no lab named; signed)"
         )
         stdout.rule("[bold]the network is up")
         stdout.print(f"dashboard:   http://127.0.0.1:{dashboards[AUTHORITY_ID]}/")
