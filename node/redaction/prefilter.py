@@ -2,11 +2,12 @@
 
 Rules this module enforces:
 
-- ``required(pattern)`` returns what *every* match of a pattern must contain: a run of
-  digits and a run of letters-or-digits of some length (``\\d{3}-\\d{2}-\\d{4}`` needs
-  a run of 4 of each), and literal characters that are not letters (``-`` there; ``@``
-  in an e-mail pattern). A text whose longest runs are shorter, or that lacks one of
-  the characters, cannot match, so the pattern need not be run on it at all.
+- ``required(pattern)`` returns what *every* match of a pattern must contain: runs of
+  digits, of letters-or-digits and of key characters (those and ``_ -``) of some
+  length (``\\d{3}-\\d{2}-\\d{4}`` needs a run of 4 of each), and literal strings
+  (``-`` there, ``@`` in an e-mail pattern, ``AKIA`` in a case-sensitive key pattern).
+  A text whose longest runs are shorter, or that lacks one of the strings, cannot
+  match, so the pattern need not be run on it at all.
 - The analysis is conservative: anything it does not understand (back-references,
   conditionals, a pattern the standard ``re`` parser refuses) counts as requiring
   nothing, so a prefilter can skip work but never a match.
@@ -31,17 +32,21 @@ _MAX_CODEPOINT = 0x10FFFF
 _ZERO_WIDTH = frozenset({"AT", "ASSERT", "ASSERT_NOT"})
 _DIGIT_RUN = re.compile(r"\d+")
 _ALNUM_RUN = re.compile(r"[^\W_]+")
+_WORD_RUN = re.compile(r"[\w\-]+")
 
 
 @dataclass(frozen=True)
 class Runs:
-    """Longest digit run and longest letter-or-digit run: of a text, or required."""
+    """Longest runs of digits, of letters-or-digits and of those plus ``_`` and ``-``
+    (the characters of keys and tokens): of a text, or required by a pattern."""
 
     digits: int = 0
     alnum: int = 0
+    word: int = 0
 
     def admits(self, required: Runs) -> bool:
-        return self.digits >= required.digits and self.alnum >= required.alnum
+        return (self.digits >= required.digits and self.alnum >= required.alnum
+                and self.word >= required.word)
 
 
 @dataclass(frozen=True)
@@ -49,11 +54,11 @@ class Needs:
     """What every match of a pattern contains (nothing, when unknown)."""
 
     runs: Runs = Runs()
-    chars: frozenset[str] = frozenset()
+    strings: frozenset[str] = frozenset()
 
     def admit(self, text: str, runs: Runs) -> bool:
         """False only when ``text`` (whose runs are ``runs``) cannot hold a match."""
-        return runs.admits(self.runs) and all(char in text for char in self.chars)
+        return runs.admits(self.runs) and all(piece in text for piece in self.strings)
 
 
 @lru_cache(maxsize=16)
@@ -63,9 +68,9 @@ def text_runs(text: str) -> Runs:
     Memoised (a pure function of the text): several detectors ask about the same text
     one after the other, and a string's hash is computed once and kept by Python.
     """
-    digits = max((m.end() - m.start() for m in _DIGIT_RUN.finditer(text)), default=0)
-    alnum = max((m.end() - m.start() for m in _ALNUM_RUN.finditer(text)), default=0)
-    return Runs(digits, alnum)
+    return Runs(max(map(len, _DIGIT_RUN.findall(text)), default=0),
+                max(map(len, _ALNUM_RUN.findall(text)), default=0),
+                max(map(len, _WORD_RUN.findall(text)), default=0))
 
 
 @dataclass(frozen=True)
@@ -91,29 +96,65 @@ def required(pattern: str, flags: int = 0) -> Needs:
     except (ImportError, re.error, RecursionError):
         return Needs()
     try:
-        runs = Runs(_sequence(tree, _is_digit).inner, _sequence(tree, _is_alnum).inner)
-        return Needs(runs, frozenset(_chars(tree)))
+        runs = Runs(_sequence(tree, _is_digit).inner, _sequence(tree, _is_alnum).inner,
+                    _sequence(tree, _is_word).inner)
+        return Needs(runs, frozenset(_strings(tree, bool(flags & re.IGNORECASE))))
     except (TypeError, ValueError):  # a parse-tree shape this reader does not know
         return Needs()
 
 
-def _chars(items: Iterable[tuple[Any, Any]]) -> set[str]:
-    """Non-letter literal characters every match of a sequence contains."""
+def _strings(items: Iterable[tuple[Any, Any]], ignore_case: bool) -> set[str]:
+    """Literal strings every match of a sequence contains (letters only when the
+    pattern is case-sensitive: case-insensitive matching folds letters in ways a plain
+    substring test would not, such as ``ſ`` for ``s``)."""
     found: set[str] = set()
+    literal: list[str] = []
+
+    def flush() -> None:
+        if literal:
+            found.add("".join(literal))
+            literal.clear()
+
     for op, av in items:
         name = str(op)
-        if name == "LITERAL" and not chr(av).isalpha():
-            found.add(chr(av))  # not a letter, so case-insensitive matching keeps it
-        elif name == "SUBPATTERN":
-            found |= _chars(av[-1])
+        if name == "LITERAL" and not (ignore_case and _cased(chr(av))):
+            literal.append(chr(av))
+            continue
+        if name in _ZERO_WIDTH:
+            continue  # takes no characters: the literal run goes on
+        flush()
+        if name == "SUBPATTERN":
+            found |= _strings(av[-1], ignore_case)
         elif name == "ATOMIC_GROUP":
-            found |= _chars(av)
+            found |= _strings(av, ignore_case)
         elif name in ("MAX_REPEAT", "MIN_REPEAT", "POSSESSIVE_REPEAT") and av[0] >= 1:
-            found |= _chars(av[2])
+            found |= _strings(av[2], ignore_case)
         elif name == "BRANCH":
-            branches = [_chars(branch) for branch in av[1]]
-            found |= set.intersection(*branches) if branches else set()
+            branches = [_strings(branch, ignore_case) for branch in av[1]]
+            found |= _common(branches)
+    flush()
     return found
+
+
+def _cased(char: str) -> bool:
+    return char.isalpha() or char.lower() != char or char.upper() != char
+
+
+def _common(branches: list[set[str]]) -> set[str]:
+    """Strings found in every branch's required strings (a substring of one counts)."""
+    if not branches:
+        return set()
+    shared: set[str] = set()
+    for candidate in {piece for strings in branches for whole in strings
+                      for piece in _pieces(whole)}:
+        if all(any(candidate in whole for whole in strings) for strings in branches):
+            shared.add(candidate)
+    return shared
+
+
+def _pieces(whole: str) -> set[str]:
+    """Single characters of a string and the string itself (enough for our patterns)."""
+    return {whole, *whole}
 
 
 def _is_digit(char: str) -> bool:
@@ -122,6 +163,10 @@ def _is_digit(char: str) -> bool:
 
 def _is_alnum(char: str) -> bool:
     return char.isalnum()
+
+
+def _is_word(char: str) -> bool:
+    return char.isalnum() or char in "_-"
 
 
 def _set_within(items: Iterable[tuple[Any, Any]], member: Callable[[str], bool]) -> bool:
@@ -136,8 +181,11 @@ def _set_within(items: Iterable[tuple[Any, Any]], member: Callable[[str], bool])
             if high - low > 64 or not all(member(chr(c)) for c in range(low, high + 1)):
                 return False
         elif name == "CATEGORY":
-            if str(av) not in ("CATEGORY_DIGIT", "CATEGORY_UNI_DIGIT"):
-                return False
+            if str(av) in ("CATEGORY_DIGIT", "CATEGORY_UNI_DIGIT"):
+                continue  # digits are in every class here
+            if str(av) in ("CATEGORY_WORD", "CATEGORY_UNI_WORD") and member("_"):
+                continue  # \w: letters, digits, underscore
+            return False
         else:  # NEGATE and anything unknown
             return False
     return True

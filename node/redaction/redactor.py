@@ -12,11 +12,14 @@ Rules this module enforces:
   its (entity, value); results carry counts per entity, never values.
 - A pack rule that the code cannot honour (unknown detector, bad option) is refused
   when the Redactor is built, with the file and rule in the message.
+- Large batches may run in worker processes (``pool``) and give exactly the findings
+  one process would; the placeholder map and the replacing stay in this process.
 """
 
 from __future__ import annotations
 
 import re
+import weakref
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -26,6 +29,7 @@ from nearmiss.errors import ConfigError
 from node.redaction import addresses, gov_ids, phones, secrets, structured, terms
 from node.redaction.names import PersonFinder
 from node.redaction.placeholders import PlaceholderMap
+from node.redaction.pool import RedactionPool
 from node.redaction.spans import Finding, finding, resolve
 from policies.redaction_pack import RedactionPolicy, RedactionRule, load_policy
 
@@ -40,11 +44,27 @@ class RedactionResult:
     counts: Mapping[str, int] = field(default_factory=dict)
 
 
-class Redactor:
-    """Build once (it loads a model lazily), then redact any number of reports."""
+PARALLEL_THRESHOLD = 64  # texts; below this, starting work elsewhere costs more than it saves
 
-    def __init__(self, policy: RedactionPolicy) -> None:
+
+class Redactor:
+    """Build once (it loads a model lazily), then redact any number of reports.
+
+    With ``workers`` >= 2, batches of at least ``parallel_threshold`` texts given to
+    :meth:`find_many` / :meth:`redact_many` are spread over that many worker processes
+    (``pool.RedactionPool``, started on the first such batch; each loads the model
+    once). Smaller batches, and every single report, stay in this process. Call
+    :meth:`close` (or use ``with``) to stop the workers.
+    """
+
+    def __init__(self, policy: RedactionPolicy, *, workers: int = 1,
+                 parallel_threshold: int = PARALLEL_THRESHOLD) -> None:
+        if workers < 1 or parallel_threshold < 1:
+            raise ValueError("workers and parallel_threshold must be at least 1")
         self.policy = policy
+        self.workers = workers
+        self.parallel_threshold = parallel_threshold
+        self._pool: RedactionPool | None = None
         self._detectors: list[tuple[RedactionRule, Detector]] = []
         self._person: tuple[RedactionRule, PersonFinder] | None = None
         self._structured: structured.StructuredDetectors | None = None
@@ -54,9 +74,24 @@ class Redactor:
 
     @classmethod
     def from_packs(cls, extensions: Iterable[str | Path] = (), *,
-                   include_default: bool = True) -> Redactor:
+                   include_default: bool = True, workers: int = 1) -> Redactor:
         """The default pack merged with a lab's extension files, in order."""
-        return cls(load_policy(extensions, include_default=include_default))
+        return cls(load_policy(extensions, include_default=include_default), workers=workers)
+
+    def close(self) -> None:
+        """Stop the worker processes, if any were started (the Redactor stays usable)."""
+        pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.close()
+
+    def __enter__(self) -> Redactor:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __getstate__(self) -> None:
+        raise TypeError("a Redactor is not pickled: build one from its policy instead")
 
     @property
     def content_hash(self) -> str:
@@ -166,6 +201,15 @@ class Redactor:
         known = [tuple(k) for k in known_names] if known_names is not None else [()] * len(texts)
         if len(known) != len(texts):
             raise ValueError(f"{len(texts)} texts but {len(known)} lists of known names")
+        if self.workers >= 2 and len(texts) >= self.parallel_threshold:
+            if self._pool is None:
+                self._pool = RedactionPool(self.policy, workers=self.workers)
+                weakref.finalize(self, self._pool.close)
+            return self._pool.find_many(texts, known)
+        return self._find_here(texts, known)
+
+    def _find_here(self, texts: Sequence[str],
+                   known: Sequence[tuple[str, ...]]) -> list[list[Finding]]:
         found: list[list[Finding]] = []
         for text in texts:
             found.append([finding(s, e, rule.entity, rule.detector)

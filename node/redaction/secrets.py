@@ -37,6 +37,8 @@ from detect_secrets.plugins.jwt import JwtTokenDetector
 from detect_secrets.plugins.keyword import DENYLIST as KEYWORD_DENYLIST
 from detect_secrets.plugins.private_key import PrivateKeyDetector
 
+from node.redaction.prefilter import Needs, required, text_runs
+
 Span = tuple[int, int]
 
 # Not credentials (public IPs) or handled by a dedicated detector with better spans.
@@ -56,9 +58,10 @@ _EXTRA_KEY_PATTERNS = (
     r"r8_[A-Za-z0-9]{30,}",  # Replicate
     r"xai-[A-Za-z0-9]{40,}",  # xAI
     r"xox[abposr]-[A-Za-z0-9\-]{10,}",  # Slack tokens with letters in the numeric parts
-    r"(?<=Bearer )[A-Za-z0-9._~+/\-]{20,}=*",  # HTTP bearer tokens
     r"ASIA[0-9A-Z]{16}|AKIA[0-9A-Z]{16}",
 )
+# Kept apart from the alternation below: it may start where another shape starts.
+_BEARER = r"(?<=Bearer )[A-Za-z0-9._~+/\-]{20,}=*"  # HTTP bearer tokens
 
 _BOUNDARY_BEFORE = r"(?<![A-Za-z0-9_\-])"
 _BOUNDARY_AFTER = r"(?![A-Za-z0-9_])"
@@ -105,20 +108,29 @@ def _plugin_patterns() -> list[re.Pattern[str]]:
 
 @dataclass(frozen=True)
 class SecretPatterns:
-    """Compiled once per Redactor (compiling ~50 regexes costs a few ms)."""
+    """Compiled once per Redactor (compiling ~50 regexes costs a few ms), each key pattern
+    with what a text needs to hold a match of it (``prefilter``: most key shapes need a
+    long run of key characters, which most texts lack)."""
 
     keys: tuple[re.Pattern[str], ...]
     pem_headers: tuple[re.Pattern[str], ...]
+    key_needs: tuple[Needs, ...] = ()
 
     @classmethod
     def build(cls) -> SecretPatterns:
-        extra = [re.compile(_BOUNDARY_BEFORE + f"(?:{p})" + _BOUNDARY_AFTER)
-                 for p in _EXTRA_KEY_PATTERNS]
+        # One pass for all our shapes: each match is a whole run of key characters
+        # (the boundaries) and no two shapes match at one start, so the alternation
+        # finds exactly what separate passes would, for a twelfth of the scanning.
+        shapes = "|".join(f"(?:{p})" for p in _EXTRA_KEY_PATTERNS)
+        extra = [re.compile(_BOUNDARY_BEFORE + f"(?:{shapes})" + _BOUNDARY_AFTER),
+                 re.compile(_BOUNDARY_BEFORE + f"(?:{_BEARER})" + _BOUNDARY_AFTER)]
         headers = tuple(
             re.compile(r"-----" + p.pattern + r"[A-Z ]*-----|" + p.pattern)
             for p in PrivateKeyDetector.denylist
         )
-        return cls(keys=tuple(_plugin_patterns() + extra), pem_headers=headers)
+        keys = tuple(_plugin_patterns() + extra)
+        needs = tuple(required(p.pattern, p.flags & (re.I | re.M | re.S)) for p in keys)
+        return cls(keys=keys, pem_headers=headers, key_needs=needs)
 
 
 def find_private_keys(text: str, patterns: SecretPatterns) -> Iterator[Span]:
@@ -152,7 +164,10 @@ def find_jwts(text: str) -> Iterator[Span]:
 
 
 def find_keys(text: str, patterns: SecretPatterns) -> Iterator[Span]:
-    for pattern in patterns.keys:
+    runs = text_runs(text)
+    for pattern, needs in zip(patterns.keys, patterns.key_needs, strict=True):
+        if not needs.admit(text, runs):
+            continue
         for match in pattern.finditer(text):
             group = 0
             if pattern.groups and match.group(1) is not None and len(match.group(1)) >= 16:
