@@ -24,8 +24,8 @@ import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from statistics import NormalDist
 
-from scipy.stats import norm
 from sqlmodel import Session, col, select
 
 from authority.privacy.aggregates import (
@@ -158,7 +158,8 @@ class SignedRelease:
 
 def error_bar(sigma: float, *, cells: int = 1, level: float = 0.95) -> float:
     """Half-width of the two-sided ``level`` interval for a sum of ``cells`` noisy cells."""
-    return float(norm.ppf(0.5 + level / 2.0)) * sigma * math.sqrt(cells)
+    # The standard library's quantile (not scipy.stats, ~1-3 s to import) agrees to 1e-15.
+    return NormalDist().inv_cdf(0.5 + level / 2.0) * sigma * math.sqrt(cells)
 
 
 def calibrate(*, mechanism: str, epsilon: float, delta: float, sensitivity: float) -> float:
