@@ -118,7 +118,7 @@ class PrivacyConfig:
             if error.source is not None:
                 raise
             key = error.key or "privacy"
-            if not key.startswith("privacy"):
+            if key != "privacy" and not key.startswith("privacy."):
                 key = f"privacy.{key}"
             raise ConfigError(error.reason, source=str(table.source), key=key) from None
 
