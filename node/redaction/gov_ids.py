@@ -20,9 +20,8 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 from nearmiss.errors import ConfigError
-from node.redaction.offline import make_tldextract_offline
 from node.redaction.prefilter import Runs, text_runs
-from node.redaction.recognizers import CompiledRecognizer
+from node.redaction.recognizers import CompiledRecognizer, predefined
 
 Span = tuple[int, int]
 
@@ -51,12 +50,10 @@ class GovIdMatcher:
     @classmethod
     def build(cls, names: Sequence[str] = DEFAULT_RECOGNIZERS, *, source: str = "",
               rule_id: str = "government-id") -> GovIdMatcher:
-        make_tldextract_offline()
-        from presidio_analyzer import predefined_recognizers as predefined
-
+        presidio = predefined()
         built = []
         for name in names:
-            factory = getattr(predefined, str(name), None)
+            factory = getattr(presidio, str(name), None)
             if factory is None:
                 raise ConfigError(f"rule {rule_id!r}: Presidio has no recognizer named {name!r}",
                                   source=source or None, key="options.recognizers")

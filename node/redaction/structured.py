@@ -24,9 +24,8 @@ from dataclasses import dataclass
 
 from node.redaction.gov_ids import DEFAULT_RECOGNIZERS as DEFAULT_GOV_ID_RECOGNIZERS
 from node.redaction.gov_ids import GovIdMatcher
-from node.redaction.offline import make_tldextract_offline
 from node.redaction.prefilter import text_runs
-from node.redaction.recognizers import CompiledRecognizer
+from node.redaction.recognizers import CompiledRecognizer, predefined
 
 Span = tuple[int, int]
 
@@ -62,14 +61,12 @@ class StructuredDetectors:
     @classmethod
     def build(cls, gov_id_recognizers: Sequence[str] = DEFAULT_GOV_ID_RECOGNIZERS,
               *, source: str = "", rule_id: str = "government-id") -> StructuredDetectors:
-        make_tldextract_offline()
-        from presidio_analyzer import predefined_recognizers as predefined
-
+        presidio = predefined()
         return cls(
-            email=CompiledRecognizer.of(predefined.EmailRecognizer()),
-            card=CompiledRecognizer.of(predefined.CreditCardRecognizer()),
-            iban=CompiledRecognizer.of(predefined.IbanRecognizer()),
-            ip=CompiledRecognizer.of(predefined.IpRecognizer()),
+            email=CompiledRecognizer.of(presidio.EmailRecognizer()),
+            card=CompiledRecognizer.of(presidio.CreditCardRecognizer()),
+            iban=CompiledRecognizer.of(presidio.IbanRecognizer()),
+            ip=CompiledRecognizer.of(presidio.IpRecognizer()),
             gov_ids=GovIdMatcher.build(gov_id_recognizers, source=source, rule_id=rule_id),
         )
 

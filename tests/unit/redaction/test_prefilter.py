@@ -11,16 +11,16 @@ from hypothesis import strategies as st
 
 from node.redaction.gov_ids import DEFAULT_RECOGNIZERS
 from node.redaction.prefilter import Needs, Runs, required, text_runs
+from node.redaction.recognizers import predefined
 from node.redaction.secrets import SecretPatterns
 
 
 def _presidio_patterns() -> list[tuple[str, int]]:
-    from presidio_analyzer import predefined_recognizers as predefined
-
+    presidio = predefined()
     names = [*DEFAULT_RECOGNIZERS, "EmailRecognizer", "CreditCardRecognizer", "IpRecognizer"]
     out = []
     for name in names:
-        recognizer: Any = getattr(predefined, name)()
+        recognizer: Any = getattr(presidio, name)()
         flags = int(recognizer.global_regex_flags) & (re.I | re.M | re.S)
         out.extend((pattern.regex, flags) for pattern in recognizer.patterns)
     return out
