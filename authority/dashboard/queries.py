@@ -64,6 +64,7 @@ def dp_trend(session: Session, *, harm_domain: str = "", kind: str = "") -> Tren
         return None
     # Imported only when releases exist: the privacy package pulls in opacus and torch.
     from authority.privacy import error_bar, list_releases
+    from authority.privacy.aggregates import shown
 
     releases = list_releases(session)
     by_period: dict[str, tuple[datetime, TrendPoint]] = {}
@@ -80,7 +81,7 @@ def dp_trend(session: Session, *, harm_domain: str = "", kind: str = "") -> Tren
         ]
         point = TrendPoint(
             release.period.label,
-            max(sum(cells), 0.0),
+            shown(sum(cells)),
             error_bar(release.noise_sigma, cells=max(len(cells), 1)),
         )
         by_period[release.period.label] = (release.period.start, point)

@@ -63,8 +63,8 @@ class SpendView:
 class ReleaseView:
     """One signed release with its public noise scale and 95% error bar per cell.
 
-    No totals are offered here: released cells are clamped at 0, so a sum over many
-    near-empty cells is biased upwards by about sigma/sqrt(2 pi) per cell.
+    Cells are released unclamped, so sums are unbiased; the front-page trend shows them
+    (authority.dashboard.queries.dp_trend).
     """
 
     row: AggregateReleaseRow

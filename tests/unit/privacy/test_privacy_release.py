@@ -75,7 +75,10 @@ def test_a_release_is_signed_stored_and_charged(engine: Engine, ledger: PrivacyL
         assert [e.release_id for e in ledger.entries(session)] == [signed.release.release_id]
     published = signed.release
     assert {key for key, _ in published.cells} == set(all_cells())
-    assert all(value >= 0 for _, value in published.cells)
+    # Cells are released unclamped (unbiased sums); the mean of 240 noisy empty-ish
+    # cells stays near the true mean instead of drifting up by ~0.4 sigma per cell.
+    values = [value for _, value in published.cells]
+    assert any(value < 0 for value in values)
     assert published.noise_sigma == pytest.approx(4.2247 * 6.0, rel=1e-3)  # D = sqrt(3 * 12)
     cyber = published.values()[CellKey(HarmDomain.CYBER, 3, ReportKind.NEAR_MISS, "reports")]
     assert abs(cyber - 12) < 6 * published.noise_sigma  # 4 labs x cell cap 3
