@@ -3,9 +3,11 @@
 Public API (everything else in this package is private)::
 
     redact(text, *, pack=None) -> str            # default pack, or default + a lab pack
-    Redactor(policy) / Redactor.from_packs([lab.yaml])
+    Redactor(policy, *, workers=1) / Redactor.from_packs([lab.yaml], workers=1)
         .redact_text(text, mapping) -> RedactionResult(text, counts)
-        .redact_many(texts, mappings) -> list[RedactionResult]
+        .redact_many(texts, mappings) -> list[RedactionResult]   # workers>=2: big batches
+        .find_many(texts, known_names) -> list[list[Finding]]    #   run in worker processes
+        .close() / with Redactor(...) as r:       # stops the workers, if any
         .is_sendable(scope) -> bool               # False for LAB_ONLY
         .content_hash                             # which packs redacted a report
     ReportRedaction(redactor)                     # one report: .text() .sections() .tree()
