@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from node.redaction import Redactor
+from node.redaction import Redactor, new_mapping
 
 JWT = ("eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxMjM0NTY3ODkwIiwibmFtZSI6IkpvaG4gRG9l"
        "IiwiaWF0IjoxNTE2MjM5MDIyfQ.SflKxwRJSMeKKF2QT4fwpMeJf36POk6yJV_adQssw5c")
@@ -60,6 +60,8 @@ HARD_NEGATIVES = [
     "Version 3.8.0 of gpt-4o-mini-2024-07-18 ran on 2026-10-28 at 09:12 UTC.",
     "CVE-2024-3094 was referenced; 4,100 emails and $12,400 in losses.",
     "Epoch timestamp 1730281920 marks the first request; seed 5405483249 was used.",
+    "Model Qwen2.5-72B answered where Llama-3.1-70B-Instruct refused.",
+    "Our company Escalation team saw 4021 requests.",  # "pan" inside "company"
 ]
 
 
@@ -71,6 +73,14 @@ def test_hard_negatives_are_kept(redactor: Redactor, text: str) -> None:
 def test_digest_after_a_secret_keyword_is_redacted(redactor: Redactor) -> None:
     text = "api_key: 9a0b1c2d3e4f5061728394a5b6c7d8e9f00112233445566778899aabbccddeef"
     assert "9a0b1c2d" not in redactor.redact_text(text).text
+
+
+def test_later_mentions_within_and_across_fields(redactor: Redactor) -> None:
+    mapping = new_mapping()
+    first = redactor.redact_text("Analyst Priya Raman filed it; Raman escalated.", mapping)
+    assert first.text == "Analyst <PERSON_1> filed it; <PERSON_1> escalated."
+    later = redactor.redact_text("Raman wrote it up.", mapping)  # known from the map only
+    assert later.text == "<PERSON_1> wrote it up."
 
 
 def test_phone_prefix_is_not_left_behind(redactor: Redactor) -> None:
