@@ -179,14 +179,25 @@ class FederationMember:
     def signing_public_key(self) -> Path:
         return self.network.directory / self.authority_id / "signing.pub"
 
+    @property
+    def config_path(self) -> Path:
+        return self.network.authority_config_path()
 
-def federation_toml(member: FederationMember, peers: list[FederationMember]) -> str:
-    """The ``[federation]`` table for ``member``, pinning each peer's CA and signing key."""
-    lines = ["", "[federation]", f'listen = "127.0.0.1:{member.federation_port}"', ""]
+    @property
+    def federation_address(self) -> str:
+        return f"127.0.0.1:{self.federation_port}"
+
+
+def federation_toml(
+    member: FederationMember, peers: list[FederationMember], *, settings: str = ""
+) -> str:
+    """The ``[federation]`` table for ``member``, pinning each peer's CA and signing key;
+    ``settings`` holds extra ``key = value`` lines for the table (e.g. retry timings)."""
+    lines = ["", "[federation]", f'listen = "{member.federation_address}"', settings, ""]
     for peer in peers:
         lines += [
             f"[federation.peers.{peer.authority_id}]",
-            f'address = "127.0.0.1:{peer.federation_port}"',
+            f'address = "{peer.federation_address}"',
             f'ca_certificate = "{peer.ca_certificate}"',
             f'signing_public_key = "{peer.signing_public_key}"',
             'server_name = "localhost"',
@@ -195,9 +206,12 @@ def federation_toml(member: FederationMember, peers: list[FederationMember]) -> 
     return "\n".join(lines)
 
 
-def federate(members: list[FederationMember]) -> None:
-    """Pin every member's peers into its authority.toml (a full mesh of separate PKIs)."""
+def federate(members: list[FederationMember], *, settings: str = "", extra_toml: str = "") -> None:
+    """Pin every member's peers into its authority.toml (a full mesh of separate PKIs).
+    ``extra_toml`` is appended before the federation table (other tables)."""
     for member in members:
         peers = [peer for peer in members if peer is not member]
-        path = member.network.authority_config_path()
-        path.write_text(path.read_text() + federation_toml(member, peers))
+        path = member.config_path
+        path.write_text(
+            path.read_text() + extra_toml + federation_toml(member, peers, settings=settings)
+        )

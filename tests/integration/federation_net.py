@@ -7,45 +7,25 @@ their CA certificates and signing keys. No CA is shared.
 
 from __future__ import annotations
 
-import socket
-from dataclasses import dataclass
 from pathlib import Path
 
-from nearmiss.devnet import DevNetwork, init_network
+from nearmiss.devnet import DevNetwork, FederationMember, init_network
+from nearmiss.devnet import federate as federate_members
+from tests.integration.network import free_port
 
 LABS = ("lab-aurora", "lab-borealis", "lab-cygnus")
 
+# Short retries and timeouts, so tests and the benchmark see outages end quickly.
+TEST_SETTINGS = "\n".join(
+    [
+        "retry_min_seconds = 0.2",
+        "retry_max_seconds = 1.0",
+        "poll_seconds = 2.0",
+        "call_timeout_seconds = 5.0",
+    ]
+)
 
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-@dataclass(frozen=True)
-class Institute:
-    network: DevNetwork
-    federation_port: int
-
-    @property
-    def authority_id(self) -> str:
-        return self.network.authority_id
-
-    @property
-    def config_path(self) -> Path:
-        return self.network.authority_config_path()
-
-    @property
-    def ca_certificate(self) -> Path:
-        return self.network.directory / "ca" / "ca.pem"
-
-    @property
-    def signing_public_key(self) -> Path:
-        return self.network.directory / self.authority_id / "signing.pub"
-
-    @property
-    def federation_address(self) -> str:
-        return f"127.0.0.1:{self.federation_port}"
+Institute = FederationMember
 
 
 def make_institute(
@@ -72,33 +52,6 @@ def make_institute(
     return Institute(network, free_port())
 
 
-def federation_toml(me: Institute, peers: list[Institute], *, extra: str = "") -> str:
-    lines = [
-        "",
-        "[federation]",
-        f'listen = "{me.federation_address}"',
-        "retry_min_seconds = 0.2",
-        "retry_max_seconds = 1.0",
-        "poll_seconds = 2.0",
-        "call_timeout_seconds = 5.0",
-        extra,
-        "",
-    ]
-    for peer in peers:
-        lines += [
-            f"[federation.peers.{peer.authority_id}]",
-            f'address = "{peer.federation_address}"',
-            f'ca_certificate = "{peer.ca_certificate}"',
-            f'signing_public_key = "{peer.signing_public_key}"',
-            'server_name = "localhost"',
-            "",
-        ]
-    return "\n".join(lines)
-
-
 def federate(institutes: list[Institute], *, extra_toml: str = "") -> None:
     """Pin every institute's peers into its authority.toml (full mesh)."""
-    for me in institutes:
-        others = [peer for peer in institutes if peer is not me]
-        text = me.config_path.read_text()
-        me.config_path.write_text(text + extra_toml + federation_toml(me, others))
+    federate_members(institutes, settings=TEST_SETTINGS, extra_toml=extra_toml)
