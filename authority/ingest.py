@@ -67,7 +67,6 @@ class IngestService:
         self._log = log
         self._signing_key = signing_key
         self._limits = limits
-        self._listeners: list[threading.Event] = []
         self.accepted_event = threading.Event()
         store = ReportStore(engine=engine, log=log)
         self._committer: GroupCommitter[Submission, Stored] = GroupCommitter(
