@@ -135,8 +135,8 @@ class AlertService:
                 self.authority_id,
                 case.case_id,
                 decision.rule_id,
-                len(case.lab_ids),
-                case.max_severity,
+                len(view.lab_ids),
+                view.max_severity,
             )
             if session.get(AlertRecord, alert_id) is not None:
                 continue
@@ -144,12 +144,12 @@ class AlertService:
                 alert_id=alert_id,
                 case_id=case.case_id,
                 raised_at=now,
-                severity=case.max_severity,
-                harm_domains=tuple(sorted(case.harm_domains)),
+                severity=view.max_severity,
+                harm_domains=tuple(sorted(view.harm_domains)),
                 rule_id=decision.rule_id,
                 policy_pack_hash=decision.pack_hash,
                 origin_authority=self.authority_id,
-                reporting_lab_count=len(case.lab_ids),
+                reporting_lab_count=len(view.lab_ids),
             )
             session.add(
                 AlertRecord(

@@ -81,36 +81,10 @@ class CaseSnapshot:
     def trigger_member(self) -> CaseMember:
         return next(m for m in self.members if m.report_id == self.trigger.report_id)
 
-    @property
-    def report_ids(self) -> tuple[str, ...]:
-        return tuple(m.report_id for m in self.members)
-
-    @property
-    def lab_ids(self) -> frozenset[str]:
-        return frozenset(m.lab_id for m in self.members)
-
-    @property
-    def harm_domains(self) -> frozenset[HarmDomain]:
-        return frozenset(d for m in self.members for d in m.harm_domains)
-
-    @property
-    def max_severity(self) -> int:
-        return max(m.severity for m in self.members)
-
-    @property
-    def kinds(self) -> frozenset[ReportKind]:
-        return frozenset(m.kind for m in self.members)
-
-    @property
-    def first_received_at(self) -> datetime:
-        return min(m.received_at for m in self.members)
-
-    @property
-    def last_received_at(self) -> datetime:
-        return max(m.received_at for m in self.members)
-
     def to_case_view(self) -> CaseView:
-        """The policies' view of the case (structured facts only: routing needs no text)."""
+        """The policies' view of the case (structured facts only: routing needs no text).
+        Derived facts (labs, highest severity, domains) are read from the view, not
+        repeated here."""
         return CaseView(
             case_id=self.case_id,
             reports=tuple(
