@@ -102,10 +102,7 @@ class FederationServicer(federation_pb2_grpc.FederationServiceServicer):
                     payload=item.alert_payload,
                     provenance=item.provenance.SerializeToString(deterministic=True),
                 )
-                state = peer_state(session, peer.peer_id)
-                state.last_contact_at = state.last_received_at = self._clock()
-                state.received += int(new)
-                session.add(state)
+                self._note_received(session, peer, new=new)
         except (DecodeError, NearmissError) as error:
             reason = _reason(error)
             self._drop(peer, KIND_ALERT, alert_id, reason)
@@ -113,6 +110,13 @@ class FederationServicer(federation_pb2_grpc.FederationServiceServicer):
                 alert_id=alert_id, accepted=False, reason=reason
             )
         return federation_pb2.FederatedAlertAck(alert_id=alert_id, accepted=True)
+
+    def _note_received(self, session: Session, peer: PeerConfig, *, new: bool) -> None:
+        """Record contact with ``peer``, counting the item only the first time it arrives."""
+        state = peer_state(session, peer.peer_id)
+        state.last_contact_at = state.last_received_at = self._clock()
+        state.received += int(new)
+        session.add(state)
 
     def _check_fork(
         self, session: Session, peer: PeerConfig, provenance: federation_pb2.Provenance
@@ -168,10 +172,7 @@ class FederationServicer(federation_pb2_grpc.FederationServiceServicer):
                             received_at=self._clock(),
                         )
                     )
-                state = peer_state(session, peer.peer_id)
-                state.last_contact_at = state.last_received_at = self._clock()
-                state.received += int(existing is None)
-                session.add(state)
+                self._note_received(session, peer, new=existing is None)
         except (DecodeError, NearmissError) as error:
             reason = _reason(error)
             self._drop(peer, KIND_AGGREGATE, release_id, reason)
