@@ -12,6 +12,9 @@ Rules:
 * Stored nodes never change once committed (``authority.log.tables``), so node hashes
   are cached per process — but only once the caller's transaction committed
   (``remember``): a node read inside a transaction that rolls back may never exist.
+* Nodes the caller just wrote or already holds (``TransparencyLog.append_batch``: the old
+  frontier and the batch's new subtrees) are passed in rather than read back; after a
+  group commit most proofs need no query at all.
 * Nodes are fetched by primary key, grouped by level (``level = ? AND node_index IN
   (...)``), which SQLite and PostgreSQL both answer from the key without a scan.
 """
@@ -20,9 +23,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from sqlalchemy import and_, or_, select
 from sqlmodel import Session
 
+from authority.driver_sql import DriverSql, placeholders
 from authority.log import LogCorruptError
 from authority.log.merkle import NodeId, inclusion_ranges, nodes_for, range_hashes
 from authority.log.tables import NODE_TABLE
@@ -41,16 +44,25 @@ class BatchProofs:
         self._committed: dict[NodeId, bytes] = {}
 
     def proofs(
-        self, session: Session, leaf_indexes: Iterable[int], tree_size: int
+        self,
+        session: Session,
+        leaf_indexes: Iterable[int],
+        tree_size: int,
+        in_transaction: dict[NodeId, bytes] | None = None,
     ) -> tuple[dict[int, log_pb2.InclusionProof], dict[NodeId, bytes]]:
-        """Proofs by leaf index, and the nodes read (pass them to ``remember`` after
-        the transaction commits)."""
+        """Proofs by leaf index, and the nodes used that were not cached yet (pass them
+        to ``remember`` after the transaction commits). ``in_transaction``: nodes the
+        caller knows hold in this transaction (``AppendedBatch.nodes``), not read again."""
         ranges = {i: inclusion_ranges(i, tree_size) for i in set(leaf_indexes)}
         wanted = nodes_for(r for per_leaf in ranges.values() for r in per_leaf)
+        given = in_transaction or {}
         known = {n: self._committed[n] for n in wanted if n in self._committed}
+        new_here = {n: given[n] for n in wanted if n not in known and n in given}
+        known.update(new_here)
         missing = [n for n in wanted if n not in known]
         fetched = self._fetch(session, missing)
         known.update(fetched)
+        fetched.update(new_here)
         lost = [n for n in missing if n not in fetched]
         if lost:
             raise LogCorruptError(
@@ -74,20 +86,23 @@ class BatchProofs:
 
     @staticmethod
     def _fetch(session: Session, nodes: list[NodeId]) -> dict[NodeId, bytes]:
+        found: dict[NodeId, bytes] = {}
+        if not nodes:
+            return found
         by_level: dict[int, list[int]] = {}
         for level, index in nodes:
             by_level.setdefault(level, []).append(index)
         levels = sorted(by_level)
-        found: dict[NodeId, bytes] = {}
+        sql = DriverSql(session)
         for start in range(0, len(levels), _LEVELS_PER_QUERY):
-            terms = [
-                and_(NODE_TABLE.c.level == level, NODE_TABLE.c.node_index.in_(by_level[level]))
-                for level in levels[start : start + _LEVELS_PER_QUERY]
-            ]
-            rows = session.execute(
-                select(NODE_TABLE.c.level, NODE_TABLE.c.node_index, NODE_TABLE.c.hash).where(
-                    or_(*terms)
-                )
+            chosen = levels[start : start + _LEVELS_PER_QUERY]
+            terms = " OR ".join(
+                f"(level = ? AND node_index IN ({placeholders(len(by_level[level]))}))"
+                for level in chosen
             )
-            found.update(((int(r.level), int(r.node_index)), bytes(r.hash)) for r in rows)
+            params = [value for level in chosen for value in (level, *by_level[level])]
+            rows = sql.rows(
+                f"SELECT level, node_index, hash FROM {NODE_TABLE.name} WHERE {terms}", params
+            )
+            found.update(((int(r[0]), int(r[1])), bytes(r[2])) for r in rows)
         return found

@@ -11,8 +11,13 @@ Rules:
 * Callers block in ``submit`` until their item's batch has been handled; every item gets
   exactly one outcome (a value or an exception), including when the batch function
   raises, so no caller waits forever.
-* A batch holds whatever is waiting when the writer becomes free (at most ``max_batch``):
-  under light load a batch is one item and adds no delay; nothing waits for a timer.
+* A batch holds whatever is waiting when the writer becomes free (at most ``max_batch``),
+  plus the items of callers that have *announced* themselves (``arriving``: they are
+  still checking their item on their own thread), waited for at most ``sibling_wait_s``.
+  This is PostgreSQL's ``commit_delay``/``commit_siblings`` idea: under load, requests
+  reach the writer one at a time, a batch of one pays a whole transaction and fsync, and
+  the writer's per-report cost quadrupled (benchmarks/load/RESULTS.md). With nobody
+  announced, as under light load, nothing ever waits.
 * After ``close`` new submissions are refused with UnavailableError (the caller retries
   elsewhere or later); items already queued are still handled.
 """
@@ -22,8 +27,10 @@ from __future__ import annotations
 import logging
 import queue
 import threading
-from collections.abc import Callable, Sequence
+import time
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future
+from contextlib import contextmanager
 from typing import Generic, TypeVar
 
 from nearmiss.errors import UnavailableError
@@ -37,6 +44,9 @@ Result = TypeVar("Result")
 # statements stay well under SQLite's bind-parameter limit.
 DEFAULT_MAX_BATCH = 128
 WAIT_S = 60.0
+# How long the writer waits for announced siblings; a little more than checking one
+# report takes on a busy core, far below a client's patience.
+DEFAULT_SIBLING_WAIT_S = 0.002
 
 
 class GroupCommitter(Generic[Item, Result]):
@@ -51,14 +61,33 @@ class GroupCommitter(Generic[Item, Result]):
         handle_batch: Callable[[Sequence[Item]], Sequence[Result | BaseException]],
         *,
         max_batch: int = DEFAULT_MAX_BATCH,
+        sibling_wait_s: float = DEFAULT_SIBLING_WAIT_S,
         name: str = "group-commit",
     ) -> None:
         self._handle_batch = handle_batch
         self._max_batch = max_batch
+        self._sibling_wait_s = sibling_wait_s
+        self._announced = 0
+        self._announced_lock = threading.Lock()
         self._queue: queue.SimpleQueue[tuple[Item, Future[Result]] | None] = queue.SimpleQueue()
         self._closed = threading.Event()
         self._thread = threading.Thread(target=self._run, name=name, daemon=True)
         self._thread.start()
+
+    @contextmanager
+    def arriving(self) -> Iterator[None]:
+        """Wrap the caller's work before ``submit``: while inside, the writer knows one
+        more item is on its way and may wait briefly for it (see the module rules)."""
+        with self._announced_lock:
+            self._announced += 1
+        try:
+            yield
+        finally:
+            self._leave()
+
+    def _leave(self) -> None:
+        with self._announced_lock:
+            self._announced -= 1
 
     def submit(self, item: Item) -> Result:
         if self._closed.is_set():
@@ -88,17 +117,25 @@ class GroupCommitter(Generic[Item, Result]):
         if first is None:
             return [], True
         batch = [first]
-        stop = False
+        deadline = time.monotonic() + self._sibling_wait_s
         while len(batch) < self._max_batch:
             try:
                 entry = self._queue.get_nowait()
             except queue.Empty:
-                break
+                # Callers inside ``arriving`` that have not queued yet: wait for them.
+                # (``submit`` is called inside ``arriving``, so a queued item's caller
+                # may still be counted; the deadline bounds that overcount.)
+                remaining = deadline - time.monotonic()
+                if self._announced <= len(batch) or remaining <= 0:
+                    break
+                try:
+                    entry = self._queue.get(timeout=remaining)
+                except queue.Empty:
+                    break
             if entry is None:
-                stop = True
-                break
+                return batch, True
             batch.append(entry)
-        return batch, stop
+        return batch, False
 
     def _run(self) -> None:
         while True:

@@ -104,8 +104,10 @@ class IngestService:
         return report
 
     def submit(self, party: Party, signed: report_pb2.SignedReport) -> authority_pb2.Receipt:
-        report = self.verify(party, signed)
-        receipt = self._committer.submit(Submission(report, signed)).receipt(self._signing_key)
+        with self._committer.arriving():
+            report = self.verify(party, signed)
+            stored = self._committer.submit(Submission(report, signed))
+        receipt = stored.receipt(self._signing_key)
         if not receipt.already_stored:
             self.accepted_event.set()
         return receipt

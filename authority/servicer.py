@@ -69,6 +69,10 @@ def require_decoded(request: object) -> None:
         )
 
 
+# Distinct client certificates remembered (a network has tens to hundreds of parties).
+PARTY_CACHE_SIZE = 4096
+
+
 class CallGuard:
     """Authentication, authorization, rate limiting and the refusal trail for each call."""
 
@@ -84,12 +88,21 @@ class CallGuard:
         self._buckets = buckets
         self._security_log = security_log
         self._rpc_roles = rpc_roles
+        # Parsing the certificate is the costliest part of authentication and its answer
+        # never changes for the same bytes; revocation is still checked on every call.
+        self._party_by_certificate: dict[bytes, Party] = {}
 
     def authenticate(self, context: grpc.ServicerContext) -> Party:
         certificates = context.auth_context().get("x509_pem_cert")
         if not certificates:
             raise AuthenticationError("a client certificate is required")
-        party = party_from_pem(certificates[0])
+        pem = certificates[0]
+        party = self._party_by_certificate.get(pem)
+        if party is None:
+            party = party_from_pem(pem)
+            if len(self._party_by_certificate) >= PARTY_CACHE_SIZE:
+                self._party_by_certificate.clear()
+            self._party_by_certificate[pem] = party
         self._registry.admit(party)
         return party
 

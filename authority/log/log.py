@@ -28,9 +28,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from google.protobuf.timestamp_pb2 import Timestamp
-from sqlalchemy import TextClause, func, insert, select, text, update
+from sqlalchemy import TextClause, func, insert, select, text
 from sqlmodel import Session
 
+from authority.driver_sql import DriverSql, placeholders
 from authority.log.merkle import (
     Frontier,
     NodeId,
@@ -38,6 +39,7 @@ from authority.log.merkle import (
     consistency_ranges,
     inclusion_ranges,
     nodes_for,
+    perfect_subtrees,
     range_hashes,
 )
 from authority.log.tables import (
@@ -66,6 +68,16 @@ class LogCorruptError(PreconditionError):
 class LogEntry:
     index: int
     leaf_hash: bytes
+
+
+@dataclass(frozen=True)
+class AppendedBatch:
+    """What ``append_batch`` did: the new entries, the head over them, and node hashes
+    (old frontier and new nodes) valid for proofs against that head once committed."""
+
+    entries: list[LogEntry]
+    head: log_pb2.SignedTreeHead
+    nodes: dict[NodeId, bytes]
 
 
 def _wall_clock_ms() -> int:
@@ -98,52 +110,75 @@ class TransparencyLog:
 
     def append_many(self, session: Session, leaves: Sequence[bytes]) -> list[LogEntry]:
         """Log several leaves in order, in one transaction (one lock, one state update)."""
+        return self._append(session, leaves)[0]
+
+    def append_batch(self, session: Session, leaves: Sequence[bytes]) -> AppendedBatch:
+        """Log several leaves and sign a head over the grown tree, in the caller's
+        transaction: what group commit needs, without reading back what it just wrote.
+
+        The head is for the tree as it will be once the caller commits; hand it out only
+        after the commit succeeded (module rules)."""
+        if not leaves:
+            raise ValueError("append_batch needs at least one leaf")
+        entries, previous, grown, created = self._append(session, leaves)
+        sql = DriverSql(session)
+        last = sql.first(_NEWEST_HEAD_TIMESTAMP)
+        timestamp_ms = max(self._clock_ms(), int(last[0]) if last is not None else 0)
+        head = self._sign_and_store_head(sql, grown.size, grown.root(), timestamp_ms)
+        # Nodes the caller may use for proofs against this head without reading them:
+        # the old frontier (committed before) and the nodes this append completed.
+        known = dict(zip(perfect_subtrees(0, previous.size), previous.hashes, strict=True))
+        known.update(created)
+        return AppendedBatch(entries=entries, head=head, nodes=known)
+
+    def _append(
+        self, session: Session, leaves: Sequence[bytes]
+    ) -> tuple[list[LogEntry], Frontier, Frontier, list[tuple[NodeId, bytes]]]:
         hashes = [hash_leaf(data) for data in leaves]
         if not hashes:
-            return []
+            return [], Frontier.empty(), Frontier.empty(), []
         if len(set(hashes)) != len(hashes):
             raise ConflictError(f"the {len(hashes)} leaves to append contain a leaf twice")
-        frontier = self._lock_state(session)
+        sql = DriverSql(session)
+        frontier = self._lock_state(session, sql)
         for start in range(0, len(hashes), _CHUNK):
             chunk = hashes[start : start + _CHUNK]
-            found = session.execute(
-                select(LEAF_TABLE.c.leaf_index, LEAF_TABLE.c.leaf_hash)
-                .where(LEAF_TABLE.c.leaf_hash.in_(chunk))
-                .limit(1)
-            ).first()
+            found = sql.first(
+                f"SELECT leaf_index, leaf_hash FROM {LEAF_TABLE.name} "
+                f"WHERE leaf_hash IN ({placeholders(len(chunk))}) LIMIT 1",
+                chunk,
+            )
             if found is not None:
                 raise ConflictError(
-                    f"leaf {bytes(found.leaf_hash).hex()[:16]}... is already in the log at "
-                    f"index {found.leaf_index}"
+                    f"leaf {bytes(found[1]).hex()[:16]}... is already in the log at "
+                    f"index {found[0]}"
                 )
         grown, created = frontier.append(hashes)
         entries = [LogEntry(frontier.size + i, h) for i, h in enumerate(hashes)]
-        session.execute(
-            insert(LEAF_TABLE),
-            [{"leaf_index": e.index, "leaf_hash": e.leaf_hash} for e in entries],
+        sql.execute_many(
+            f"INSERT INTO {LEAF_TABLE.name} (leaf_index, leaf_hash) VALUES (?, ?)",
+            [(e.index, e.leaf_hash) for e in entries],
         )
-        session.execute(
-            insert(NODE_TABLE),
-            [{"level": lvl, "node_index": idx, "hash": h} for (lvl, idx), h in created],
+        sql.execute_many(
+            f"INSERT INTO {NODE_TABLE.name} (level, node_index, hash) VALUES (?, ?, ?)",
+            [(level, index, h) for (level, index), h in created],
         )
-        session.execute(
-            update(STATE_TABLE)
-            .where(STATE_TABLE.c.id == STATE_ROW_ID)
-            .values(tree_size=grown.size, frontier=grown.encode())
+        sql.execute(
+            f"UPDATE {STATE_TABLE.name} SET tree_size = ?, frontier = ? WHERE id = ?",
+            (grown.size, grown.encode(), STATE_ROW_ID),
         )
-        return entries
+        return entries, frontier, grown, created
 
-    def _lock_state(self, session: Session) -> Frontier:
+    def _lock_state(self, session: Session, sql: DriverSql) -> Frontier:
         # A no-op UPDATE is the portable "lock this row until commit": FOR UPDATE does not
         # exist on SQLite, and a write is what makes SQLite take its write lock.
-        row = session.execute(
-            update(STATE_TABLE)
-            .where(STATE_TABLE.c.id == STATE_ROW_ID)
-            .values(tree_size=STATE_TABLE.c.tree_size)
-            .returning(STATE_TABLE.c.tree_size, STATE_TABLE.c.frontier)
-        ).first()
+        row = sql.first(
+            f"UPDATE {STATE_TABLE.name} SET tree_size = tree_size WHERE id = ? "
+            "RETURNING tree_size, frontier",
+            (STATE_ROW_ID,),
+        )
         if row is not None:
-            return self._decode(row.tree_size, row.frontier)
+            return self._decode(row[0], row[1])
         # Tables made without SQLAlchemy's create hooks: start the empty tree, but only
         # if the log really is empty.
         if session.execute(select(LEAF_TABLE.c.leaf_index).limit(1)).first() is not None:
@@ -152,6 +187,21 @@ class TransparencyLog:
             insert(STATE_TABLE).values(id=STATE_ROW_ID, tree_size=0, frontier=b"")
         )
         return Frontier.empty()
+
+    def _sign_and_store_head(
+        self, sql: DriverSql, tree_size: int, root: bytes, timestamp_ms: int
+    ) -> log_pb2.SignedTreeHead:
+        key_id = self._signing_key.key_id
+        signature = self._signing_key.sign(
+            SigningContext.TREE_HEAD, tree_head_message(tree_size, root, timestamp_ms)
+        )
+        sql.execute(
+            f"INSERT INTO {HEAD_TABLE.name} "
+            "(tree_size, root_hash, timestamp_ms, signature, authority_key_id) "
+            "VALUES (?, ?, ?, ?, ?)",
+            (tree_size, root, timestamp_ms, signature, key_id),
+        )
+        return _head_message(tree_size, root, timestamp_ms, signature, key_id)
 
     # -- reading -----------------------------------------------------------------------
 
@@ -196,19 +246,7 @@ class TransparencyLog:
                     bytes(last.signature), key_id,
                 )
         timestamp_ms = max(self._clock_ms(), last.timestamp_ms if last is not None else 0)
-        signature = self._signing_key.sign(
-            SigningContext.TREE_HEAD, tree_head_message(state.size, root, timestamp_ms)
-        )
-        session.execute(
-            insert(HEAD_TABLE).values(
-                tree_size=state.size,
-                root_hash=root,
-                timestamp_ms=timestamp_ms,
-                signature=signature,
-                authority_key_id=key_id,
-            )
-        )
-        return _head_message(state.size, root, timestamp_ms, signature, key_id)
+        return self._sign_and_store_head(DriverSql(session), state.size, root, timestamp_ms)
 
     def inclusion_proof(
         self, session: Session, leaf_index: int, tree_size: int | None = None
@@ -294,6 +332,13 @@ def _select_nodes(count: int) -> TextClause:
         f"(level = :l{i} AND node_index = :i{i})" for i in range(count)
     )
     return text(f"SELECT level, node_index, hash FROM {NODE_TABLE.name} WHERE {terms}")
+
+
+# The newest head's timestamp, by key lookup on max(id) (see signed_tree_head).
+_NEWEST_HEAD_TIMESTAMP = (
+    f"SELECT timestamp_ms FROM {HEAD_TABLE.name} "
+    f"WHERE id = (SELECT max(id) FROM {HEAD_TABLE.name})"
+)
 
 
 def _head_message(

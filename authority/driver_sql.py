@@ -1,0 +1,65 @@
+"""Hand-written SQL for the ingest hot path, sent through SQLAlchemy's driver-level API.
+
+Why: the ingest writer thread is serial (it holds the log lock) and runs about ten
+statements per group-committed batch. Building a Core statement and finding it in the
+compiled cache costs 35–100 µs of Python per statement on this project's reference
+machine, ``exec_driver_sql`` about 16 µs (benchmarks/load/RESULTS.md). Everything off the
+hot path keeps using Core and the ORM.
+
+Rules:
+
+* SQL is written once, portable between SQLite and PostgreSQL, with ``?`` placeholders;
+  they become ``%s`` for drivers that use the format paramstyle (psycopg).
+* Only integers, strings and bytes are bound or read here. Dates are stored differently
+  per dialect (SQLite keeps text), so typed columns go through Core, which converts them.
+* Statements run on the session's own connection, inside its transaction, and errors
+  arrive as SQLAlchemy's ``DBAPIError`` family like everywhere else.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from functools import lru_cache
+from typing import Any
+
+from sqlmodel import Session
+
+Params = Sequence[Any]
+Record = Sequence[Any]
+"""A result row, read by position (SQLAlchemy's ``Row`` is one)."""
+
+
+def placeholders(count: int) -> str:
+    """``?, ?, ?`` for an IN list of ``count`` values."""
+    return ", ".join("?" * count)
+
+
+@lru_cache(maxsize=256)
+def _format_paramstyle(statement: str) -> str:
+    return statement.replace("?", "%s")
+
+
+class DriverSql:
+    """The session's connection, for statements written as plain SQL (see module rules)."""
+
+    def __init__(self, session: Session) -> None:
+        self._connection = session.connection()
+        self._format = self._connection.dialect.paramstyle in ("format", "pyformat")
+
+    def _sql(self, statement: str) -> str:
+        return _format_paramstyle(statement) if self._format else statement
+
+    def rows(self, statement: str, params: Params = ()) -> list[Record]:
+        return list(self._connection.exec_driver_sql(self._sql(statement), tuple(params)))
+
+    def first(self, statement: str, params: Params = ()) -> Record | None:
+        return self._connection.exec_driver_sql(self._sql(statement), tuple(params)).first()
+
+    def execute(self, statement: str, params: Params = ()) -> None:
+        self._connection.exec_driver_sql(self._sql(statement), tuple(params))
+
+    def execute_many(self, statement: str, rows: Sequence[Params]) -> None:
+        if rows:
+            self._connection.exec_driver_sql(
+                self._sql(statement), [tuple(row) for row in rows]
+            )
