@@ -69,6 +69,8 @@ class GroupCommitter(Generic[Item, Result]):
         self._sibling_wait_s = sibling_wait_s
         self._announced = 0
         self._announced_lock = threading.Lock()
+        self.batches = 0
+        self.items = 0
         self._queue: queue.SimpleQueue[tuple[Item, Future[Result]] | None] = queue.SimpleQueue()
         self._closed = threading.Event()
         self._thread = threading.Thread(target=self._run, name=name, daemon=True)
@@ -89,11 +91,15 @@ class GroupCommitter(Generic[Item, Result]):
         with self._announced_lock:
             self._announced -= 1
 
-    def submit(self, item: Item) -> Result:
+    def enqueue(self, item: Item) -> Future[Result]:
         if self._closed.is_set():
             raise UnavailableError("the authority is shutting down; retry later")
         future: Future[Result] = Future()
         self._queue.put((item, future))
+        return future
+
+    def submit(self, item: Item) -> Result:
+        future = self.enqueue(item)
         try:
             return future.result(timeout=WAIT_S)
         except TimeoutError:
@@ -111,6 +117,9 @@ class GroupCommitter(Generic[Item, Result]):
             self._closed.set()
             self._queue.put(None)
         self._thread.join(timeout)
+        if self.batches:
+            logger.info("%s: %d items in %d batches (%.1f per batch)", self._thread.name,
+                        self.items, self.batches, self.items / self.batches)
 
     def _next_batch(self) -> tuple[list[tuple[Item, Future[Result]]], bool]:
         first = self._queue.get()
@@ -147,6 +156,8 @@ class GroupCommitter(Generic[Item, Result]):
 
     def _handle(self, batch: list[tuple[Item, Future[Result]]]) -> None:
         items = [item for item, _ in batch]
+        self.batches += 1
+        self.items += len(items)
         try:
             outcomes = list(self._handle_batch(items))
             if len(outcomes) != len(items):

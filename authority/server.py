@@ -25,7 +25,6 @@ from authority.servicer import AuthorityServicer
 from nearmiss.v1 import authority_pb2_grpc
 
 SHUTDOWN_GRACE_S = 5.0
-GIL_SWITCH_INTERVAL_S = 0.001
 MAX_WORKERS = 32
 logger = logging.getLogger("nearmiss.authority")
 
@@ -112,10 +111,6 @@ def build(config: AuthorityConfig) -> RunningAuthority:
 
 def serve(config: AuthorityConfig) -> None:
     """Run until SIGTERM/SIGINT."""
-    # The ingest writer thread makes many short database calls, each releasing the GIL;
-    # with the default 5 ms switch interval it then waits behind CPU-bound RPC threads
-    # for up to 5 ms per call (benchmarks/load/RESULTS.md).
-    sys.setswitchinterval(GIL_SWITCH_INTERVAL_S)
     running = build(config)
     running.start()
     print(f"listening on {running.address}", flush=True)

@@ -14,6 +14,7 @@ import os
 import stat
 from dataclasses import dataclass
 from enum import Enum
+from functools import cached_property
 from pathlib import Path
 
 from cryptography.exceptions import InvalidSignature
@@ -45,7 +46,8 @@ def key_id_for(public_key: Ed25519PublicKey) -> str:
 class VerifyingKey:
     public_key: Ed25519PublicKey
 
-    @property
+    # Cached: asked for on every receipt and tree head, and the key never changes.
+    @cached_property
     def key_id(self) -> str:
         return key_id_for(self.public_key)
 
@@ -95,11 +97,11 @@ class SigningKey:
     def generate(cls) -> SigningKey:
         return cls(Ed25519PrivateKey.generate())
 
-    @property
+    @cached_property
     def verifying_key(self) -> VerifyingKey:
         return VerifyingKey(self.private_key.public_key())
 
-    @property
+    @cached_property
     def key_id(self) -> str:
         return self.verifying_key.key_id
 

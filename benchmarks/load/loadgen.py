@@ -41,6 +41,8 @@ class LoadResult:
     latencies_ms: list[float]
     errors: list[str] = field(default_factory=list)
     responses: list[Any] = field(default_factory=list)
+    server_cpu_s: float = 0.0
+    client_cpu_s: float = 0.0
 
     @property
     def per_s(self) -> float:

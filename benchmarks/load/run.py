@@ -32,8 +32,9 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -126,8 +127,30 @@ def share_signing_keys(source: DevNetwork, target: DevNetwork) -> None:
             shutil.copy(source.directory / lab / name, target.directory / lab / name)
 
 
+@dataclass(frozen=True)
+class Served:
+    """A started server process: where it listens and its pid (for CPU accounting)."""
+
+    address: str
+    pid: int
+
+    def cpu_seconds(self) -> float:
+        """User + system CPU of the whole process so far (every thread)."""
+        fields = Path(f"/proc/{self.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def measured(served: Served, load: Callable[[str], LoadResult]) -> LoadResult:
+    """Run ``load`` against ``served`` and record both sides' CPU time."""
+    server_before, client_before = served.cpu_seconds(), time.process_time()
+    result = load(served.address)
+    result.server_cpu_s = served.cpu_seconds() - server_before
+    result.client_cpu_s = time.process_time() - client_before
+    return result
+
+
 @contextmanager
-def process(command: list[str], log: Path, profile: Path | None = None) -> Iterator[str]:
+def process(command: list[str], log: Path, profile: Path | None = None) -> Iterator[Served]:
     env = dict(os.environ, PYTHONPATH=str(ROOT), PYTHONUNBUFFERED="1", HF_HUB_OFFLINE="1")
     if profile is not None:
         command = ["py-spy", "record", "--format", "raw", "--rate", "200",
@@ -145,7 +168,7 @@ def process(command: list[str], log: Path, profile: Path | None = None) -> Itera
                 if child.poll() is not None or time.monotonic() > deadline:
                     raise RuntimeError(f"{command[0]} did not start:\n{log.read_text()}")
                 time.sleep(0.1)
-        yield address
+        yield Served(address, child.pid)
     finally:
         if child.poll() is None:
             child.send_signal(signal.SIGINT if profile is not None else signal.SIGTERM)
@@ -181,9 +204,11 @@ def echo_phase(network: DevNetwork, work: list[NodeWork], scratch: Path) -> Load
     # The echo is ~10x faster than ingest: send the requests ECHO_REPEAT times so its
     # phase lasts long enough to measure on a busy machine.
     repeated = [NodeWork(w.lab_id, w.tls, list(w.requests) * ECHO_REPEAT) for w in work]
-    with process(command, scratch / "echo.log") as address:
-        return run_load(repeated, address, method=ECHO_METHOD,
-                        response_deserializer=authority_pb2.SubmitReportRequest.FromString)
+    with process(command, scratch / "echo.log") as served:
+        return measured(served, lambda address: run_load(
+            repeated, address, method=ECHO_METHOD,
+            response_deserializer=authority_pb2.SubmitReportRequest.FromString,
+        ))
 
 
 def authority_phase(
@@ -195,11 +220,15 @@ def authority_phase(
     config = network.authority_config_path()
     command = [sys.executable, "-m", "nearmiss.cli", "authority", "serve", "--config", str(config)]
     profile = None if profile_dir is None else profile_dir / f"authority-{name}.folded"
-    with process(command, scratch / f"authority-{name}.log", profile) as address:
-        result = run_load(rebind(work, network), address, method=SUBMIT_METHOD,
-                          response_deserializer=authority_pb2.Receipt.FromString,
-                          keep_responses=True)
+    with process(command, scratch / f"authority-{name}.log", profile) as served:
+        result = measured(served, lambda address: run_load(
+            rebind(work, network), address, method=SUBMIT_METHOD,
+            response_deserializer=authority_pb2.Receipt.FromString, keep_responses=True,
+        ))
     check_phase(name, network, work, result)
+    for line in (scratch / f"authority-{name}.log").read_text(errors="replace").splitlines():
+        if "per batch" in line:
+            print(f"{name}: {line.split(' ', 3)[-1]}", file=sys.stderr)
     return result
 
 
@@ -230,6 +259,10 @@ def summary(result: LoadResult) -> dict[str, float]:
         "p50_ms": round(result.percentile_ms(50), 2),
         "p99_ms": round(result.percentile_ms(99), 2),
         "calls": result.calls,
+        "server_cpu_ms_per_call": round(result.server_cpu_s * 1000 / max(1, result.calls), 3),
+        "client_cpu_ms_per_call": round(result.client_cpu_s * 1000 / max(1, result.calls), 3),
+        "server_cores_busy": round(result.server_cpu_s / result.seconds, 2)
+        if result.seconds else 0.0,
         "seconds": round(result.seconds, 2),
     }
 
