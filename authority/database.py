@@ -16,7 +16,7 @@ from typing import Any
 
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DBAPIError, InternalError, OperationalError
 from sqlmodel import Session, SQLModel, create_engine
 
 from nearmiss.errors import UnavailableError
@@ -107,3 +107,18 @@ def redact_url(database_url: str) -> str:
     credentials, _, host = rest.rpartition("@")
     user = credentials.split(":", 1)[0]
     return f"{scheme}://{user}:***@{host}" if ":" in credentials else f"{scheme}://{user}@{host}"
+
+
+def database_reason(error: DBAPIError) -> str:
+    """The database's own short reason for a failure, fit for a log line or an answer.
+
+    The driver's exception type and, for operational errors, the first line of the
+    server's message: its own words ("database or disk is full", "No space left on
+    device", "read-only transaction", "terminating connection"), never values from the
+    statement, which may hold report content.
+    """
+    reason = type(error.orig).__name__
+    if isinstance(error, OperationalError | InternalError):
+        first_line = str(error.orig).strip().splitlines()[0][:160] if str(error.orig) else ""
+        reason = f"{reason}: {first_line}" if first_line else reason
+    return reason

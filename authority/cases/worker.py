@@ -33,6 +33,7 @@ from pathlib import Path
 
 import numpy as np
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session, col, select
 
 from authority.cases.alerting import CaseChangeSink, notify_case_changed
@@ -47,7 +48,7 @@ from authority.cases.store import (
     read_generation,
     write_link_decisions,
 )
-from authority.database import session_scope
+from authority.database import database_reason, session_scope
 from authority.records import ReportRecord
 from dedup import CaseLinker, DedupItem, IndexConfig, LinkDecision, TextEmbedder, save_linker
 from dedup.embedder import Vectors
@@ -126,12 +127,24 @@ class LinkingWorker:
             self._wake.clear()
             try:
                 self.link_pending()
+            except DBAPIError as error:
+                # The database refuses (full, read-only, gone): an operator's problem, not
+                # a bug, so one line with its reason and no stack frames every retry.
+                logger.error(
+                    "case linking waits for the database (%s); retrying in %g s",
+                    database_reason(error),
+                    self.config.poll_seconds * 4,
+                )
+                self._after_failure()
             except Exception as error:  # keep the thread alive; SQL stays the truth
                 frames = "".join(traceback.format_tb(error.__traceback__))
                 logger.error("case linking failed: %s\n%s", type(error).__name__, frames)
-                self._linker = None  # rebuilt from SQL on the next pass
-                self._stopping.wait(self.config.poll_seconds * 4)
+                self._after_failure()
             self._wake.wait(self.config.poll_seconds)
+
+    def _after_failure(self) -> None:
+        self._linker = None  # rebuilt from SQL on the next pass
+        self._stopping.wait(self.config.poll_seconds * 4)
 
     # -- one pass ----------------------------------------------------------------------
 
