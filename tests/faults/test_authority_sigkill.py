@@ -21,7 +21,9 @@ from tests.faults.workload import (
     FAST_RETRY,
     StoredLog,
     assert_head_matches,
+    assert_no_stack_trace,
     authority_key,
+    configure_case_linker,
     database_url_of,
     file_through_local_api,
     lab_client,
@@ -36,7 +38,7 @@ from tests.integration.node_process import (
     start_node,
 )
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(180)]
 
 LABS = ("lab-aurora", "lab-borealis", "lab-cygnus")
 PER_LAB = 16
@@ -46,6 +48,7 @@ def test_sigkill_mid_burst_keeps_every_report_once_and_the_log_consistent(
     tmp_path: Path,
 ) -> None:
     network = make_network(tmp_path / "net", labs=LABS)
+    configure_case_linker(network, enabled=False)
     addresses = {lab: f"127.0.0.1:{free_port()}" for lab in LABS}
     configs = {
         lab: configure_node(network, lab, listen=addresses[lab], extra=FAST_RETRY)
@@ -112,6 +115,7 @@ def test_sigkill_mid_burst_keeps_every_report_once_and_the_log_consistent(
             before.tree_size, after.tree_size, before.root_hash, after.root_hash,
             list(proof.proof_hashes),
         )
+        assert_no_stack_trace(authority.output(), "the restarted authority's log")
     finally:
         for node in nodes:
             node.stop()

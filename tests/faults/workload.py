@@ -214,8 +214,40 @@ def assert_head_matches(
     )
 
 
+def assert_no_stack_trace(output: str, where: str) -> None:
+    """Refusals and logged failures are one readable line: no traceback and no stack
+    frames (``traceback.format_tb`` lines start with '  File "')."""
+    assert "Traceback" not in output, f"a traceback in {where}"
+    assert '  File "' not in output, f"stack frames in {where}"
+
+
+def unlinked_reports(database_url: str) -> int:
+    """Stored reports the case linker has not linked into a case yet."""
+    engine = create_engine(database_url)
+    try:
+        with engine.connect() as connection:
+            query = text("SELECT COUNT(*) FROM nm_report WHERE linked_at IS NULL")
+            return int(connection.execute(query).scalar_one())
+    finally:
+        engine.dispose()
+
+
 def database_url_of(network: DevNetwork) -> str:
     return AuthorityConfig.load(network.authority_config_path()).database_url
+
+
+def configure_case_linker(network: DevNetwork, *, enabled: bool) -> None:
+    """Turn the authority's case linker off, or on with a short retry interval.
+
+    Off, for fault tests about storage and the log: its model takes seconds of CPU to
+    load when the first report arrives, so there it would only start after the fault,
+    check nothing, and hold up the authority's shutdown until loaded. On, for the
+    database-fault tests, which make it meet the fault; it then retries every 0.4 s
+    (4 polls) instead of 2 s, so it catches up soon after the fault is gone.
+    """
+    path = network.authority_config_path()
+    table = f"\n[dedup]\nenabled = {str(enabled).lower()}\npoll_seconds = 0.1\n"
+    path.write_text(path.read_text() + table)
 
 
 def write_replica_config(network: DevNetwork, name: str, port: int) -> Path:
@@ -261,6 +293,14 @@ def outbox_counts(config: Path) -> OutboxCounts:
         int(counts.get("refused", 0)),
         errors,
     )
+
+
+def outbox_reports(config: Path) -> list[report_pb2.SignedReport]:
+    """The signed reports a node's outbox holds, whatever their state: exactly the bytes
+    it sends, so ``assert_each_report_once`` can check what the authority stored."""
+    with NodeStore(NodeConfig.load(config).database_path) as store, store.read() as db:
+        rows = db.all("SELECT signed FROM reports ORDER BY queued_at")
+    return [report_pb2.SignedReport.FromString(bytes(row[0])) for row in rows]
 
 
 def file_through_local_api(address: str, documents: Sequence[bytes]) -> list[str]:
