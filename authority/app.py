@@ -20,6 +20,7 @@ from sqlmodel import Session
 from authority.config import AuthorityConfig
 from authority.database import open_database
 from authority.ingest import IngestService
+from authority.ingest_process import IngestSettings
 from authority.log import TransparencyLog
 from authority.parties import PartyRegistry, RevocationList
 from authority.ratelimit import TokenBuckets
@@ -61,7 +62,10 @@ class AuthorityApp:
     policies: PolicyEngine | None = None
 
     @classmethod
-    def from_config(cls, config: AuthorityConfig) -> AuthorityApp:
+    def from_config(cls, config: AuthorityConfig, *, serving: bool = False) -> AuthorityApp:
+        """``serving``: built for ``authority serve``, which runs ingest in a child process
+        when the config says so (``[authority] ingest_process``, on by default); embedded
+        and test uses keep ingest on the caller's thread."""
         config.data_dir.mkdir(parents=True, exist_ok=True)
         engine = open_database(config.database_url)
         signing_key = SigningKey.from_file(config.signing_key_path)
@@ -73,6 +77,7 @@ class AuthorityApp:
             log=log,
             signing_key=signing_key,
             limits=config.limits,
+            process=ingest_settings(config) if serving and config.ingest_process else None,
         )
         guard = CallGuard(
             registry=registry,
@@ -104,6 +109,16 @@ class AuthorityApp:
                 component.stop()
             except Exception:
                 logger.exception("stopping %s failed", component.name)
+
+
+def ingest_settings(config: AuthorityConfig) -> IngestSettings:
+    return IngestSettings(
+        database_url=config.database_url,
+        authority_id=config.authority_id,
+        signing_key_path=config.signing_key_path,
+        parties=config.parties,
+        limits=config.limits,
+    )
 
 
 def install_components(app: AuthorityApp) -> None:

@@ -65,6 +65,8 @@ class AuthorityConfig:
     revoked_serials_file: Path | None
     parties: dict[str, PartyEntry]
     limits: LimitsConfig = field(default_factory=LimitsConfig)
+    # Run ingest in a child process when serving (authority.ingest_process).
+    ingest_process: bool = True
     source: Path | None = None
     extra: dict[str, ConfigTable] = field(default_factory=dict)
 
@@ -121,6 +123,7 @@ class AuthorityConfig:
             revoked_serials_file=revocation.optional_path("revoked_serials_file"),
             parties=parties,
             limits=limits,
+            ingest_process=authority.boolean("ingest_process", True),
             source=root.source,
             extra={name: t for name, t in root.tables().items() if name not in known},
         )

@@ -9,16 +9,20 @@ Order of checks, each refusing with our own error and writing nothing:
    clock skew, not older than the maximum age) — replayed old reports are refused;
 5. idempotency on ``report_id``: same bytes → the stored receipt; other bytes → conflict.
 Then the report row and its log leaf are written in one transaction
-(``authority.report_store``). Stores are group-committed (``authority.group_commit``):
-concurrent submissions share one transaction, one fsync and one signed tree head, and the
-caller waits for its own outcome.
+(``authority.report_store``). Stores are group-committed: concurrent submissions share
+one transaction, one fsync and one signed tree head, and the caller waits for its own
+outcome.
+
+Where it runs: ``authority serve`` runs checks 2–5, storing and the receipt in a child
+process (``authority.ingest_process``, ADR 0008), so they do not compete with the RPC
+threads for one interpreter lock; embedded uses (tests, tools) run them on the caller's
+thread with ``authority.group_commit``. The answers are the same either way.
 """
 
 from __future__ import annotations
 
 import threading
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError
@@ -26,19 +30,16 @@ from sqlmodel import Session
 
 from authority.config import LimitsConfig
 from authority.group_commit import DEFAULT_MAX_BATCH, GroupCommitter
+from authority.ingest_process import IngestProcess, IngestSettings
 from authority.log import TransparencyLog
 from authority.parties import PartyRegistry
 from authority.receipts import build_receipt
 from authority.records import ReportRecord
+from authority.report_checks import ReportChecks
 from authority.report_store import ReportStore, Stored, Submission, database_unavailable
-from nearmiss.errors import (
-    NotFoundError,
-    PermissionDeniedError,
-    ReportInvalidError,
-)
+from nearmiss.errors import NotFoundError
 from nearmiss.identity import Party
 from nearmiss.model import IncidentReport
-from nearmiss.signed_report import verify_signed_report
 from nearmiss.signing import SigningKey
 from nearmiss.v1 import authority_pb2, report_pb2
 
@@ -61,49 +62,30 @@ class IngestService:
         signing_key: SigningKey,
         limits: LimitsConfig,
         max_batch: int = DEFAULT_MAX_BATCH,
+        process: IngestSettings | None = None,
     ):
         self._engine = engine
-        self._registry = registry
         self._log = log
         self._signing_key = signing_key
-        self._limits = limits
+        self._checks = ReportChecks(registry=registry, limits=limits)
         self.accepted_event = threading.Event()
+        # With ``process`` the checks, storing and receipts run in a child process
+        # (authority.ingest_process); the in-process writer below then stays idle.
+        self._process: IngestProcess | None = None
+        if process is not None:
+            self._process = IngestProcess(process, on_stored=self.accepted_event)
+            self._process.start()
         store = ReportStore(engine=engine, log=log)
         self._committer: GroupCommitter[Submission, Stored] = GroupCommitter(
             store.store_batch, max_batch=max_batch, name="ingest-writer"
         )
 
-    def _check_timeline(self, report: IncidentReport, now: datetime) -> None:
-        if report.reported_at is None:
-            raise ReportInvalidError(
-                "is required on the wire (the node sets it when it signs)", field="reported_at"
-            )
-        skew = timedelta(seconds=self._limits.clock_skew_future_seconds)
-        if report.reported_at > now + skew:
-            raise ReportInvalidError(
-                f"is more than {self._limits.clock_skew_future_seconds} s in the future; "
-                "check the node's clock",
-                field="reported_at",
-            )
-        oldest = now - timedelta(days=self._limits.max_report_age_days)
-        if report.reported_at < oldest:
-            raise ReportInvalidError(
-                f"is more than {self._limits.max_report_age_days} days old; "
-                "re-sign the report to file it again",
-                field="reported_at",
-            )
-
     def verify(self, party: Party, signed: report_pb2.SignedReport) -> IncidentReport:
-        key = self._registry.lab_signing_key(party.party_id)
-        report = verify_signed_report(signed, key)
-        if report.lab_id != party.party_id:
-            raise PermissionDeniedError(
-                f"the report names lab {report.lab_id}, but it was filed by {party}"
-            )
-        self._check_timeline(report, datetime.now(UTC))
-        return report
+        return self._checks.verify(party, signed)
 
     def submit(self, party: Party, signed: report_pb2.SignedReport) -> authority_pb2.Receipt:
+        if self._process is not None:
+            return self._process.submit(party, signed)
         with self._committer.arriving():
             report = self.verify(party, signed)
             stored = self._committer.submit(Submission(report, signed))
@@ -114,6 +96,8 @@ class IngestService:
 
     def close(self) -> None:
         """Store what is queued, then stop the writer (the server calls this on shutdown)."""
+        if self._process is not None:
+            self._process.close()
         self._committer.close()
 
     def receipt_for(self, party: Party, report_id: str) -> authority_pb2.Receipt:

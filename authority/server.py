@@ -104,7 +104,7 @@ class RunningAuthority:
 
 
 def build(config: AuthorityConfig) -> RunningAuthority:
-    app = AuthorityApp.from_config(config)
+    app = AuthorityApp.from_config(config, serving=True)
     install_components(app)
     return RunningAuthority(app)
 

@@ -43,6 +43,7 @@ class LoadResult:
     responses: list[Any] = field(default_factory=list)
     server_cpu_s: float = 0.0
     client_cpu_s: float = 0.0
+    server_children_cpu_s: float = 0.0
 
     @property
     def per_s(self) -> float:

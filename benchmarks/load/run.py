@@ -22,6 +22,7 @@ The last line printed is a JSON object: ``reports_per_s``, ``echo_per_s``, ``rat
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import shutil
@@ -135,16 +136,41 @@ class Served:
     pid: int
 
     def cpu_seconds(self) -> float:
-        """User + system CPU of the whole process so far (every thread)."""
-        fields = Path(f"/proc/{self.pid}/stat").read_text().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        """User + system CPU so far of the process and its children (the authority's
+        ingest process), every thread."""
+        return sum(_cpu_seconds(pid) for pid in _process_tree(self.pid))
+
+    def children_cpu_seconds(self) -> float:
+        """The same for the children alone (the ingest process)."""
+        return sum(_cpu_seconds(pid) for pid in _process_tree(self.pid)[1:])
+
+
+def _process_tree(pid: int) -> list[int]:
+    found, pending = [], [pid]
+    while pending:
+        current = pending.pop()
+        found.append(current)
+        for task in Path(f"/proc/{current}/task").glob("*/children"):
+            with contextlib.suppress(OSError):
+                pending.extend(int(child) for child in task.read_text().split())
+    return found
+
+
+def _cpu_seconds(pid: int) -> float:
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:  # exited meanwhile
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def measured(served: Served, load: Callable[[str], LoadResult]) -> LoadResult:
     """Run ``load`` against ``served`` and record both sides' CPU time."""
     server_before, client_before = served.cpu_seconds(), time.process_time()
+    children_before = served.children_cpu_seconds()
     result = load(served.address)
     result.server_cpu_s = served.cpu_seconds() - server_before
+    result.server_children_cpu_s = served.children_cpu_seconds() - children_before
     result.client_cpu_s = time.process_time() - client_before
     return result
 
@@ -227,7 +253,7 @@ def authority_phase(
         ))
     check_phase(name, network, work, result)
     for line in (scratch / f"authority-{name}.log").read_text(errors="replace").splitlines():
-        if "per batch" in line:
+        if "per batch" in line and "ingest-writer: 0 " not in line:
             print(f"{name}: {line.split(' ', 3)[-1]}", file=sys.stderr)
     return result
 
@@ -260,6 +286,9 @@ def summary(result: LoadResult) -> dict[str, float]:
         "p99_ms": round(result.percentile_ms(99), 2),
         "calls": result.calls,
         "server_cpu_ms_per_call": round(result.server_cpu_s * 1000 / max(1, result.calls), 3),
+        "of_which_ingest_process_ms": round(
+            result.server_children_cpu_s * 1000 / max(1, result.calls), 3
+        ),
         "client_cpu_ms_per_call": round(result.client_cpu_s * 1000 / max(1, result.calls), 3),
         "server_cores_busy": round(result.server_cpu_s / result.seconds, 2)
         if result.seconds else 0.0,

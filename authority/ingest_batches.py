@@ -1,0 +1,150 @@
+"""The ingest process's work loop: take what is waiting, check it, store it, answer.
+
+See ``authority.ingest_process`` for why ingest runs in its own process and how the two
+sides talk. This module is the child's side only; it imports the database stack, so the
+parent never has to.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from multiprocessing.connection import Connection
+
+from sqlalchemy.engine import Engine
+
+from authority.database import open_database
+from authority.ingest_process import Answer, IngestSettings, Request, log_failure
+from authority.log import TransparencyLog
+from authority.parties import PartyRegistry, RevocationList
+from authority.report_checks import ReportChecks
+from authority.report_store import ReportStore, Stored, Submission
+from nearmiss.errors import NearmissError
+from nearmiss.signing import SigningKey
+from nearmiss.v1 import report_pb2
+
+logger = logging.getLogger("nearmiss.authority")
+
+
+@dataclass
+class _Checked:
+    """Requests checked together: answers for those refused, submissions for the rest."""
+
+    answers: dict[int, Answer]
+    ready: list[tuple[int, Submission]]
+
+    @property
+    def size(self) -> int:
+        return len(self.answers) + len(self.ready)
+
+
+@dataclass
+class BatchIngest:
+    engine: Engine
+    checks: ReportChecks
+    store: ReportStore
+    signing_key: SigningKey
+    batches: int = 0
+    reports: int = 0
+
+    @classmethod
+    def open(cls, settings: IngestSettings) -> BatchIngest:
+        engine = open_database(settings.database_url)
+        signing_key = SigningKey.from_file(settings.signing_key_path)
+        # Revocation is the parent's check (at authentication); here only lab keys matter.
+        registry = PartyRegistry(settings.parties, RevocationList(None))
+        log = TransparencyLog(signing_key=signing_key, authority_id=settings.authority_id)
+        return cls(
+            engine=engine,
+            checks=ReportChecks(registry=registry, limits=settings.limits),
+            store=ReportStore(engine=engine, log=log),
+            signing_key=signing_key,
+        )
+
+    def close(self) -> None:
+        self.engine.dispose()
+        if self.batches:
+            logger.info("ingest process: %d reports in %d batches (%.1f per batch)",
+                        self.reports, self.batches, self.reports / self.batches)
+
+    def serve(self, connection: Connection, *, max_batch: int) -> None:
+        """Answer requests until the parent sends None or closes the pipe.
+
+        One thread: check what arrived (and what arrives meanwhile), store it in one
+        transaction, answer, repeat. A second stage storing while the next requests are
+        checked measured no better on two cores (benchmarks/load/RESULTS.md)."""
+        while True:
+            group, stop = self._take_and_check(connection, max_batch)
+            if group.size:
+                try:
+                    connection.send(self._store_group(group))
+                except (OSError, ValueError):  # the parent is gone; what committed is logged
+                    return
+            if stop:
+                return
+
+    def _take_and_check(self, connection: Connection, max_batch: int) -> tuple[_Checked, bool]:
+        """Block for one request, then check it and whatever arrives meanwhile."""
+        group = _Checked({}, [])
+        try:
+            first: Request | None = connection.recv()
+        except (EOFError, OSError):
+            return group, True
+        if first is None:
+            return group, True
+        arrived = [first]
+        while arrived:
+            self._check_into(group, arrived)
+            arrived = []
+            while group.size + len(arrived) < max_batch and connection.poll(0):
+                waiting: Request | None = connection.recv()
+                if waiting is None:
+                    self._check_into(group, arrived)
+                    return group, True
+                arrived.append(waiting)
+        return group, False
+
+    def _check_into(self, group: _Checked, requests: list[Request]) -> None:
+        for request in requests:
+            request_id, outcome = self._check(request)
+            if isinstance(outcome, Submission):
+                group.ready.append((request_id, outcome))
+            else:
+                group.answers[request_id] = outcome
+
+    def _store_group(self, group: _Checked) -> list[tuple[int, Answer]]:
+        self.batches += 1
+        self.reports += group.size
+        answers, ready = dict(group.answers), group.ready
+        if ready:
+            stored = self._store([s for _, s in ready])
+            for (request_id, _), outcome in zip(ready, stored, strict=True):
+                answers[request_id] = outcome
+        return list(answers.items())
+
+    def _check(self, request: Request) -> tuple[int, Submission | Answer]:
+        request_id, party, signed_bytes = request
+        try:
+            signed = report_pb2.SignedReport.FromString(signed_bytes)
+            return request_id, Submission(self.checks.verify(party, signed), signed)
+        except NearmissError as error:
+            return request_id, error
+        except Exception as error:  # a bug: the caller gets INTERNAL, the log the frames
+            log_failure(error)
+            return request_id, None
+
+    def _store(self, submissions: list[Submission]) -> list[Answer]:
+        try:
+            outcomes = self.store.store_batch(submissions)
+            return [self._answer(outcome) for outcome in outcomes]
+        except Exception as error:
+            log_failure(error)
+            return [None] * len(submissions)
+
+    def _answer(self, outcome: Stored | BaseException) -> Answer:
+        if isinstance(outcome, NearmissError):
+            return outcome
+        if isinstance(outcome, BaseException):
+            log_failure(outcome)
+            return None
+        return outcome.receipt(self.signing_key).SerializeToString()
