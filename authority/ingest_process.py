@@ -9,9 +9,10 @@ forwards the signed bytes and returns the receipt; a child process does the rest
 
 Rules:
 
-* One child per authority process, started with the server (spawn, never fork: the
-  parent holds gRPC threads). It opens its own database engine and loads the same
-  parties and signing key from the same configuration.
+* One child per authority process, started with the server as a fresh interpreter
+  (``python -m authority.ingest_child``; never a fork: the parent holds gRPC threads)
+  talking over an inherited socket pair. It opens its own database engine and loads the
+  same parties and signing key from the same configuration.
 * The child batches by itself: it takes every request waiting in the pipe, checks them,
   takes what arrived meanwhile, and stores the valid ones in one transaction
   (``authority.report_store``), so checking a batch is the wait that lets the next
@@ -32,9 +33,10 @@ import contextlib
 import ctypes
 import itertools
 import logging
-import multiprocessing
 import os
 import signal
+import socket
+import subprocess
 import sys
 import threading
 import time
@@ -43,7 +45,6 @@ from collections import deque
 from concurrent.futures import Future
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
-from multiprocessing.process import BaseProcess
 from pathlib import Path
 
 from authority.config import LimitsConfig, PartyEntry
@@ -87,14 +88,13 @@ class IngestProcess:
     def __init__(self, settings: IngestSettings, *, on_stored: threading.Event) -> None:
         self._settings = settings
         self._on_stored = on_stored
-        self._context = multiprocessing.get_context("spawn")
         self._ids = itertools.count()
         self._waiting: dict[int, Future[Answer]] = {}
         self._lock = threading.Lock()  # guards _waiting, _connection and sends
         self._closing = threading.Event()
         self._restarts: deque[float] = deque()
         self._connection: Connection | None = None
-        self._process: BaseProcess | None = None
+        self._process: subprocess.Popen[bytes] | None = None
         self._receiver: threading.Thread | None = None
 
     def start(self) -> None:
@@ -104,13 +104,20 @@ class IngestProcess:
             self._start_child(wait_ready=True)
 
     def _start_child(self, *, wait_ready: bool = False) -> None:
-        ours, theirs = self._context.Pipe(duplex=True)
-        process = self._context.Process(
-            target=child_main, args=(self._settings, theirs, os.getpid()),
-            name="ingest", daemon=True,
-        )
-        process.start()
-        theirs.close()
+        our_socket, their_socket = socket.socketpair()
+        ours = Connection(our_socket.detach())
+        their_fd = their_socket.detach()
+        # The child imports our packages from where this process found them.
+        package_root = str(Path(__file__).resolve().parents[1])
+        path = os.pathsep.join([package_root, *filter(None, [os.environ.get("PYTHONPATH")])])
+        try:
+            process = subprocess.Popen(
+                [sys.executable, "-m", "authority.ingest_child", str(their_fd)],
+                pass_fds=(their_fd,), env=dict(os.environ, PYTHONPATH=path),
+            )
+        finally:
+            os.close(their_fd)
+        ours.send((self._settings, os.getpid()))
         if wait_ready:
             self._wait_ready(ours, process)
         self._connection, self._process = ours, process
@@ -120,7 +127,7 @@ class IngestProcess:
         self._receiver.start()
 
     @staticmethod
-    def _wait_ready(connection: Connection, process: BaseProcess) -> None:
+    def _wait_ready(connection: Connection, process: subprocess.Popen[bytes]) -> None:
         failure: str | None = None
         if not connection.poll(START_TIMEOUT_S):
             failure = f"it did not start within {START_TIMEOUT_S:g} s"
@@ -133,7 +140,7 @@ class IngestProcess:
                 failure = message if isinstance(message, str) else "it exited while starting"
         if failure is not None:
             process.kill()
-            process.join()
+            process.wait()
             connection.close()
             raise UnavailableError(f"the ingest process cannot start: {failure}")
 
@@ -166,7 +173,7 @@ class IngestProcess:
             self._on_stored.set()
         return receipt
 
-    def _receive(self, connection: Connection, process: BaseProcess) -> None:
+    def _receive(self, connection: Connection, process: subprocess.Popen[bytes]) -> None:
         while True:
             try:
                 answers: list[tuple[int, Answer]] | str = connection.recv()
@@ -179,10 +186,11 @@ class IngestProcess:
             for future, answer in futures:
                 if future is not None:
                     future.set_result(answer)
-        process.join(STOP_TIMEOUT_S)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            process.wait(STOP_TIMEOUT_S)
         self._child_ended(connection, process)
 
-    def _child_ended(self, connection: Connection, process: BaseProcess) -> None:
+    def _child_ended(self, connection: Connection, process: subprocess.Popen[bytes]) -> None:
         with self._lock:
             if self._connection is not connection:
                 return
@@ -190,7 +198,7 @@ class IngestProcess:
             self._connection = None
             restart = not self._closing.is_set() and self._may_restart()
             if not self._closing.is_set():
-                logger.error("the ingest process exited (code %s)%s", process.exitcode,
+                logger.error("the ingest process exited (code %s)%s", process.returncode,
                              "; starting a new one" if restart else "; not restarting")
             if restart:
                 self._start_child()
@@ -216,12 +224,13 @@ class IngestProcess:
                 with contextlib.suppress(OSError, ValueError):  # already gone: fine
                     connection.send(None)
         if process is not None:
-            process.join(STOP_TIMEOUT_S)
-            if process.is_alive():
+            try:
+                process.wait(STOP_TIMEOUT_S)
+            except subprocess.TimeoutExpired:
                 logger.error("the ingest process did not stop in %.0f s; killing it",
                              STOP_TIMEOUT_S)
                 process.kill()
-                process.join()
+                process.wait()
         if receiver is not None:
             receiver.join(STOP_TIMEOUT_S)
         if connection is not None:
@@ -231,14 +240,15 @@ class IngestProcess:
     def pid(self) -> int | None:
         """The child's pid while it runs (for tests and operators)."""
         process = self._process
-        return process.pid if process is not None and process.is_alive() else None
+        return process.pid if process is not None and process.poll() is None else None
 
 
 # -- the child -------------------------------------------------------------------------
 
 
-def child_main(settings: IngestSettings, connection: Connection, parent_pid: int) -> None:
+def child_main(connection: Connection) -> None:
     """The ingest process: serve batches until the parent closes the pipe."""
+    settings, parent_pid = connection.recv()
     _die_with_parent(parent_pid)
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s ingest %(name)s %(message)s"
