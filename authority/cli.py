@@ -37,9 +37,9 @@ _register_disclosure_commands()
 
 
 def _register_alert_commands() -> None:
-    from authority.alerts.commands import alerts_command, peers_command
+    from authority.alerts.commands import alerts_app, peers_command
 
-    app.command("alerts")(alerts_command)
+    app.add_typer(alerts_app, name="alerts")
     app.command("peers")(peers_command)
 
 

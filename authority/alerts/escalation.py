@@ -12,8 +12,9 @@ Rules:
   tier, so a job that runs twice, or on two replicas, escalates once).
 * A contact gets the copy rendered for its own audience (a lab contact never sees the
   analysts' text); a peer's alert escalates only to institutes and analysts.
-* ``escalate_due(now)`` is the whole job: the scheduler only calls it, so tests call it
-  directly with any clock.
+* ``escalate_due(now)`` is the whole job: the scheduler only calls it (and, on the same
+  thread and interval, ``holds.release_due(now)``), so tests call it directly with any
+  clock.
 """
 
 from __future__ import annotations
@@ -26,7 +27,8 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from authority.alerts.delivery import deliver
-from authority.alerts.render import AlertFacts, payload_bytes, render_internal, render_shared
+from authority.alerts.holds import facts_of, release_due
+from authority.alerts.render import payload_bytes, render_internal, render_shared
 from authority.alerts.routing import DESTINATION, Audience
 from authority.alerts.service import AlertService
 from authority.alerts.snapshot import as_utc
@@ -34,7 +36,6 @@ from authority.alerts.tables import AlertDelivery, AlertEscalation, AlertRecord
 from authority.database import session_scope
 from authority.records import ReportRecord
 from nearmiss.canonical import report_from_canonical
-from nearmiss.model import HarmDomain
 from policies.safe_harbor import ShareOutcome
 
 logger = logging.getLogger("nearmiss.alerts")
@@ -137,17 +138,7 @@ def _render_for(
     if report_row is None:
         return None
     report = report_from_canonical(report_row.canonical_report)
-    facts = AlertFacts(
-        alert_id=record.alert_id,
-        case_id=record.case_id,
-        raised_at=as_utc(record.raised_at),
-        severity=record.severity,
-        harm_domains=tuple(HarmDomain(name) for name in record.harm_domains.split()),
-        rule_id=record.rule_id,
-        policy_pack_hash=record.policy_pack_hash,
-        origin_authority=record.origin_authority,
-        reporting_lab_count=record.reporting_lab_count,
-    )
+    facts = facts_of(record)
     destination = DESTINATION[audience]
     if destination is None:
         return payload_bytes(render_internal(facts, report))
@@ -160,7 +151,9 @@ def _render_for(
 
 
 class EscalationScheduler:
-    """Component: runs ``escalate_due`` every ``escalation_check_seconds`` (apscheduler)."""
+    """Component: every ``escalation_check_seconds`` (apscheduler), escalates what is due
+    (``escalate_due``) and releases held copies whose delay has passed
+    (``authority.alerts.holds.release_due``) — one periodic job, one thread."""
 
     name = "alert-escalation"
 
@@ -170,10 +163,15 @@ class EscalationScheduler:
         self._scheduler = BackgroundScheduler(timezone="UTC")
 
     def run_once(self) -> None:
+        now = self._service.clock()
         try:
-            escalate_due(self._service, self._engine, self._service.clock())
+            escalate_due(self._service, self._engine, now)
         except Exception:
             logger.exception("alert escalation job failed; it runs again at the next interval")
+        try:
+            release_due(self._service, self._engine, now)
+        except Exception:
+            logger.exception("releasing held alerts failed; it runs again at the next interval")
 
     def start(self) -> None:
         self._scheduler.add_job(

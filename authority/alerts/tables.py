@@ -1,5 +1,5 @@
-"""SQL tables of alerts (prefix ``nm_alert``): alerts, per-recipient deliveries, holds,
-escalations and the per-recipient cursor counters.
+"""SQL tables of alerts (prefix ``nm_alert``): alerts, per-recipient deliveries, holds
+and their releases, escalations and the per-recipient cursor counters.
 
 Rules:
 
@@ -14,7 +14,12 @@ Rules:
   after a cursor gap-free. One delivery per (recipient, alert, escalation tier): an
   escalation reaches a contact even if it had the alert already, as a new delivery.
 * ``nm_alert_hold`` records a delivery the safe-harbor pack held back (a delay or a
-  required approval): nothing is delivered, and the rule that held it is kept.
+  required approval): nothing is delivered, and the rule that held it is kept. The row
+  is never changed: deployed databases keep its columns as they are.
+* ``nm_alert_hold_release`` records the release of one hold (unique per hold, so a hold
+  is released once): why (the delay elapsed, or a person approved), who approved and
+  with what reason, and the safe-harbor rule and pack under which the copy was
+  rendered. An audit trail: rows are never updated or deleted.
 * ``nm_alert_escalation`` records each escalation of an unacknowledged alert, per
   original recipient, to the next contact tier.
 """
@@ -97,6 +102,30 @@ class AlertHold(SQLModel, table=True):
     policy_pack_hash: str = Field(max_length=64)
     not_before: datetime | None = Field(default=None, sa_column=_when(nullable=True))
     created_at: datetime = Field(sa_column=_when())
+
+
+class AlertHoldRelease(SQLModel, table=True):
+    __tablename__ = "nm_alert_hold_release"
+    __table_args__ = (UniqueConstraint("hold_id"),)
+
+    id: int | None = Field(default=None, sa_column=Column(_BIG_ID, primary_key=True))
+    # nm_alert_hold.id (no foreign key: the hold table predates this one everywhere).
+    hold_id: int = Field(sa_type=BigInteger)
+    alert_id: str = Field(index=True, max_length=36)
+    recipient: str = Field(max_length=70)
+    # "delay elapsed" or "approved".
+    cause: str = Field(max_length=16)
+    # The person who approved, and why (approvals only).
+    approved_by: str | None = Field(default=None, max_length=200)
+    reason: str | None = Field(default=None, max_length=1000)
+    released_at: datetime = Field(sa_column=_when(index=True))
+    # The safe-harbor decision the released copy was rendered from.
+    rule_id: str = Field(max_length=100)
+    rule_trail: str = Field(max_length=1000)
+    policy_pack_hash: str = Field(max_length=64)
+    # The recipient's cursor of the delivery made (None: a peer's outbox row, or the
+    # recipient already had this alert).
+    delivered_cursor: int | None = Field(default=None, sa_type=BigInteger)
 
 
 class AlertEscalation(SQLModel, table=True):

@@ -29,6 +29,7 @@ def make_network(
     *,
     institutes: tuple[str, ...] = ("inst-duty",),
     extra_toml: str = "",
+    database_url: str = "sqlite:///authority.db",
 ) -> DevNetwork:
     network = DevNetwork(
         directory=directory,
@@ -38,6 +39,7 @@ def make_network(
         analysts=["analyst"],
         auditors=["auditor"],
         authority_port=0,
+        database_url=database_url,
     )
     init_network(network)
     if extra_toml:
