@@ -49,7 +49,10 @@ class BatchIngest:
 
     @classmethod
     def open(cls, settings: IngestSettings) -> BatchIngest:
-        engine = open_database(settings.database_url)
+        # No ping per checkout: the child holds one connection and pays a round trip per
+        # batch for it; a connection the server dropped fails that one batch
+        # (UNAVAILABLE, the nodes retry) and is replaced (tests/faults/).
+        engine = open_database(settings.database_url, pool_pre_ping=False)
         signing_key = SigningKey.from_file(settings.signing_key_path)
         # Revocation is the parent's check (at authentication); here only lab keys matter.
         registry = PartyRegistry(settings.parties, RevocationList(None))

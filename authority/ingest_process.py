@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import gc
 import itertools
 import logging
 import os
@@ -261,6 +262,7 @@ def child_main(connection: Connection) -> None:
     except NearmissError as error:  # e.g. the database cannot be opened: say why
         connection.send(str(error))
         return
+    gc.freeze()  # as the server does after start-up (authority.server.serve)
     connection.send(READY)
     try:
         ingest.serve(connection, max_batch=MAX_BATCH)

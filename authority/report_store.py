@@ -30,14 +30,12 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import (
     DBAPIError,
     IntegrityError,
-    InternalError,
-    OperationalError,
     SQLAlchemyError,
 )
 from sqlmodel import Session
 
 from authority.batch_proofs import BatchProofs
-from authority.database import session_scope
+from authority.database import database_reason, session_scope
 from authority.driver_sql import DriverSql, placeholders
 from authority.log import TransparencyLog
 from authority.log.merkle import NodeId
@@ -105,13 +103,9 @@ class _Planned:
 
 def database_unavailable(error: DBAPIError) -> UnavailableError:
     """A person-readable refusal for a database failure, without request content."""
-    reason = type(error.orig).__name__
-    if isinstance(error, OperationalError | InternalError):
-        # These carry the server's own words ("read-only transaction", "No space left
-        # on device", "terminating connection"), never values from the statement.
-        first_line = str(error.orig).strip().splitlines()[0][:160] if str(error.orig) else ""
-        reason = f"{reason}: {first_line}" if first_line else reason
-    return UnavailableError(f"the database cannot store reports now ({reason}); retry later")
+    return UnavailableError(
+        f"the database cannot store reports now ({database_reason(error)}); retry later"
+    )
 
 
 class ReportStore:
