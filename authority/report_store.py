@@ -13,7 +13,8 @@ Rules:
 * Replicas race only at the log lock: when another replica commits one of our reports
   between our lookup and our append (the leaf or the report id is then already there),
   the whole batch is rolled back and looked up again; nothing partial is ever kept.
-* Database failures (read-only, disk full, server gone) become UnavailableError with the
+* A connection the server dropped is retried once on a fresh one. Database failures
+  (read-only, disk full, server gone) become UnavailableError with the
   database's own short reason, never with report content: the node keeps the report and
   retries.
 """
@@ -118,12 +119,19 @@ class ReportStore:
         self, batch: Sequence[Submission]
     ) -> list[Stored | BaseException]:
         """One outcome per submission, in order (see the module rules)."""
+        reconnected = False
         for _ in range(RACE_RETRIES):
             try:
                 return self._try_store(batch)
             except (_RaceLost, IntegrityError):
                 continue
             except DBAPIError as error:
+                if error.connection_invalidated and not reconnected:
+                    # The server dropped our connection (restart, failover, an admin):
+                    # SQLAlchemy discarded it and nothing was committed. One retry on a
+                    # fresh connection, instead of a ping before every batch.
+                    reconnected = True
+                    continue
                 failure: BaseException = database_unavailable(error)
                 return [failure] * len(batch)
             except SQLAlchemyError as error:  # e.g. a connection invalidated mid-batch
