@@ -9,7 +9,9 @@ hot path keeps using Core and the ORM.
 Rules:
 
 * SQL is written once, portable between SQLite and PostgreSQL, with ``?`` placeholders;
-  they become ``%s`` for drivers that use the format paramstyle (psycopg).
+  they become ``%s`` for drivers that use the format paramstyle (psycopg). Where a
+  dialect has a cheaper form (PostgreSQL: several writes in one statement, one round
+  trip), the caller asks ``dialect`` and keeps both forms side by side.
 * Only integers, strings and bytes are bound or read here. Dates are stored differently
   per dialect (SQLite keeps text), so typed columns go through Core, which converts them.
 * Statements run on the session's own connection, inside its transaction, and errors
@@ -45,6 +47,7 @@ class DriverSql:
     def __init__(self, session: Session) -> None:
         self._connection = session.connection()
         self._format = self._connection.dialect.paramstyle in ("format", "pyformat")
+        self.dialect = self._connection.dialect.name
 
     def _sql(self, statement: str) -> str:
         return _format_paramstyle(statement) if self._format else statement

@@ -71,6 +71,17 @@ class LogEntry:
 
 
 @dataclass(frozen=True)
+class _Growth:
+    """An append worked out under the lock, before anything is written."""
+
+    entries: list[LogEntry]
+    previous: Frontier
+    grown: Frontier
+    created: list[tuple[NodeId, bytes]]
+    newest_head_ms: int | None
+
+
+@dataclass(frozen=True)
 class AppendedBatch:
     """What ``append_batch`` did: the new entries, the head over them, and node hashes
     (old frontier and new nodes) valid for proofs against that head once committed."""
@@ -110,7 +121,12 @@ class TransparencyLog:
 
     def append_many(self, session: Session, leaves: Sequence[bytes]) -> list[LogEntry]:
         """Log several leaves in order, in one transaction (one lock, one state update)."""
-        return self._append(session, leaves, look_for_duplicates=True)[0]
+        if not leaves:
+            return []
+        sql = DriverSql(session)
+        growth = self._grow(session, sql, leaves, look_for_duplicates=True)
+        self._write(sql, growth, head=None)
+        return growth.entries
 
     def append_batch(self, session: Session, leaves: Sequence[bytes]) -> AppendedBatch:
         """Log several leaves and sign a head over the grown tree, in the caller's
@@ -126,29 +142,26 @@ class TransparencyLog:
         trip) per batch."""
         if not leaves:
             raise ValueError("append_batch needs at least one leaf")
-        entries, previous, grown, created, newest_head_ms = self._append(
-            session, leaves, look_for_duplicates=False
-        )
-        timestamp_ms = max(self._clock_ms(), newest_head_ms or 0)
-        head = self._sign_and_store_head(
-            DriverSql(session), grown.size, grown.root(), timestamp_ms
-        )
+        sql = DriverSql(session)
+        growth = self._grow(session, sql, leaves, look_for_duplicates=False)
+        timestamp_ms = max(self._clock_ms(), growth.newest_head_ms or 0)
+        head = self._sign_head(growth.grown.size, growth.grown.root(), timestamp_ms)
+        self._write(sql, growth, head=head)
         # Nodes the caller may use for proofs against this head without reading them:
         # the old frontier (committed before) and the nodes this append completed.
+        previous = growth.previous
         known = dict(zip(perfect_subtrees(0, previous.size), previous.hashes, strict=True))
-        known.update(created)
-        return AppendedBatch(entries=entries, head=head, nodes=known)
+        known.update(growth.created)
+        return AppendedBatch(entries=growth.entries, head=head, nodes=known)
 
-    def _append(
-        self, session: Session, leaves: Sequence[bytes], *, look_for_duplicates: bool
-    ) -> tuple[list[LogEntry], Frontier, Frontier, list[tuple[NodeId, bytes]], int | None]:
-        """Entries, old and new frontier, nodes created, newest stored head's timestamp."""
+    def _grow(
+        self, session: Session, sql: DriverSql, leaves: Sequence[bytes], *,
+        look_for_duplicates: bool,
+    ) -> _Growth:
+        """Lock the log and compute what appending ``leaves`` writes (nothing written)."""
         hashes = [hash_leaf(data) for data in leaves]
-        if not hashes:
-            return [], Frontier.empty(), Frontier.empty(), [], None
         if len(set(hashes)) != len(hashes):
             raise ConflictError(f"the {len(hashes)} leaves to append contain a leaf twice")
-        sql = DriverSql(session)
         frontier, newest_head_ms = self._lock_state(session, sql)
         for start in range(0, len(hashes) if look_for_duplicates else 0, _CHUNK):
             chunk = hashes[start : start + _CHUNK]
@@ -164,19 +177,32 @@ class TransparencyLog:
                 )
         grown, created = frontier.append(hashes)
         entries = [LogEntry(frontier.size + i, h) for i, h in enumerate(hashes)]
-        sql.execute_many(
-            f"INSERT INTO {LEAF_TABLE.name} (leaf_index, leaf_hash) VALUES (?, ?)",
-            [(e.index, e.leaf_hash) for e in entries],
-        )
-        sql.execute_many(
-            f"INSERT INTO {NODE_TABLE.name} (level, node_index, hash) VALUES (?, ?, ?)",
-            [(level, index, h) for (level, index), h in created],
-        )
-        sql.execute(
-            f"UPDATE {STATE_TABLE.name} SET tree_size = ?, frontier = ? WHERE id = ?",
-            (grown.size, grown.encode(), STATE_ROW_ID),
-        )
-        return entries, frontier, grown, created, newest_head_ms
+        return _Growth(entries, frontier, grown, created, newest_head_ms)
+
+    def _write(
+        self, sql: DriverSql, growth: _Growth, *, head: log_pb2.SignedTreeHead | None
+    ) -> None:
+        """Leaves, nodes, the state row and (if given) the head: on PostgreSQL in one
+        statement, one round trip; elsewhere one statement each."""
+        leaf_rows = [(e.index, e.leaf_hash) for e in growth.entries]
+        node_rows = [(level, index, h) for (level, index), h in growth.created]
+        state = (growth.grown.size, growth.grown.encode(), STATE_ROW_ID)
+        if sql.dialect == "postgresql":
+            params: list[object] = [
+                [r[0] for r in leaf_rows], [r[1] for r in leaf_rows],
+                [r[0] for r in node_rows], [r[1] for r in node_rows],
+                [r[2] for r in node_rows],
+            ]
+            if head is not None:
+                params.extend(_head_row(head))
+            sql.execute(_PG_APPEND_WITH_HEAD if head is not None else _PG_APPEND,
+                        [*params, *state])
+            return
+        sql.execute_many(_INSERT_LEAF, leaf_rows)
+        sql.execute_many(_INSERT_NODE, node_rows)
+        sql.execute(_UPDATE_STATE, state)
+        if head is not None:
+            sql.execute(_INSERT_HEAD, _head_row(head))
 
     def _lock_state(self, session: Session, sql: DriverSql) -> tuple[Frontier, int | None]:
         """Lock the state row; the frontier and the newest head's timestamp under it."""
@@ -199,18 +225,10 @@ class TransparencyLog:
         )
         return Frontier.empty(), None
 
-    def _sign_and_store_head(
-        self, sql: DriverSql, tree_size: int, root: bytes, timestamp_ms: int
-    ) -> log_pb2.SignedTreeHead:
+    def _sign_head(self, tree_size: int, root: bytes, timestamp_ms: int) -> log_pb2.SignedTreeHead:
         key_id = self._signing_key.key_id
         signature = self._signing_key.sign(
             SigningContext.TREE_HEAD, tree_head_message(tree_size, root, timestamp_ms)
-        )
-        sql.execute(
-            f"INSERT INTO {HEAD_TABLE.name} "
-            "(tree_size, root_hash, timestamp_ms, signature, authority_key_id) "
-            "VALUES (?, ?, ?, ?, ?)",
-            (tree_size, root, timestamp_ms, signature, key_id),
         )
         return _head_message(tree_size, root, timestamp_ms, signature, key_id)
 
@@ -257,7 +275,9 @@ class TransparencyLog:
                     bytes(last.signature), key_id,
                 )
         timestamp_ms = max(self._clock_ms(), last.timestamp_ms if last is not None else 0)
-        return self._sign_and_store_head(DriverSql(session), state.size, root, timestamp_ms)
+        head = self._sign_head(state.size, root, timestamp_ms)
+        DriverSql(session).execute(_INSERT_HEAD, _head_row(head))
+        return head
 
     def inclusion_proof(
         self, session: Session, leaf_index: int, tree_size: int | None = None
@@ -350,6 +370,35 @@ _NEWEST_HEAD_TIMESTAMP = (
     f"SELECT timestamp_ms FROM {HEAD_TABLE.name} "
     f"WHERE id = (SELECT max(id) FROM {HEAD_TABLE.name})"
 )
+
+
+_INSERT_LEAF = f"INSERT INTO {LEAF_TABLE.name} (leaf_index, leaf_hash) VALUES (?, ?)"
+_INSERT_NODE = f"INSERT INTO {NODE_TABLE.name} (level, node_index, hash) VALUES (?, ?, ?)"
+_UPDATE_STATE = f"UPDATE {STATE_TABLE.name} SET tree_size = ?, frontier = ? WHERE id = ?"
+_INSERT_HEAD = (
+    f"INSERT INTO {HEAD_TABLE.name} "
+    "(tree_size, root_hash, timestamp_ms, signature, authority_key_id) VALUES (?, ?, ?, ?, ?)"
+)
+# PostgreSQL: the same writes as data-modifying CTEs of one UPDATE, from arrays.
+_PG_WRITES = (
+    f"new_leaves AS (INSERT INTO {LEAF_TABLE.name} (leaf_index, leaf_hash) "
+    "SELECT * FROM unnest(?::bigint[], ?::bytea[])), "
+    f"new_nodes AS (INSERT INTO {NODE_TABLE.name} (level, node_index, hash) "
+    "SELECT * FROM unnest(?::integer[], ?::bigint[], ?::bytea[]))"
+)
+_PG_HEAD = (
+    f"new_head AS (INSERT INTO {HEAD_TABLE.name} "
+    "(tree_size, root_hash, timestamp_ms, signature, authority_key_id) "
+    "VALUES (?, ?, ?, ?, ?))"
+)
+_PG_APPEND = f"WITH {_PG_WRITES} {_UPDATE_STATE}"
+_PG_APPEND_WITH_HEAD = f"WITH {_PG_WRITES}, {_PG_HEAD} {_UPDATE_STATE}"
+
+
+def _head_row(head: log_pb2.SignedTreeHead) -> tuple[int, bytes, int, bytes, str]:
+    timestamp_ms = head.timestamp.seconds * 1000 + head.timestamp.nanos // 1_000_000
+    return (head.tree_size, head.root_hash, timestamp_ms, head.signature,
+            head.authority_key_id)
 
 
 def _head_message(

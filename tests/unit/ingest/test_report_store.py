@@ -24,6 +24,7 @@ from nearmiss.signed_report import leaf_hash, sign_report
 from nearmiss.signing import SigningKey
 from node.signer import prepare_for_sending
 from tests.conftest import EXAMPLES
+from tests.integration.network import postgres_database
 
 LAB = SigningKey.generate()
 AUTHORITY = SigningKey.generate()
@@ -41,10 +42,25 @@ def submission(report_id: str | None = None, title: str = "A title") -> Submissi
 
 
 @pytest.fixture
-def engine(tmp_path: Path) -> Iterator[Engine]:
+def sqlite_engine(tmp_path: Path) -> Iterator[Engine]:
     engine = open_database(f"sqlite:///{tmp_path / 'a.db'}")
     yield engine
     engine.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
+    """Each store test on both engines: the log's writes differ per dialect
+    (one statement per table on SQLite, one statement for all on PostgreSQL)."""
+    if request.param == "sqlite":
+        engine = open_database(f"sqlite:///{tmp_path / 'a.db'}")
+        yield engine
+        engine.dispose()
+        return
+    with postgres_database() as url:
+        engine = open_database(url)
+        yield engine
+        engine.dispose()
 
 
 @pytest.fixture
@@ -93,8 +109,11 @@ def test_other_bytes_under_a_stored_id_conflict_without_failing_the_batch(
 
 
 def test_a_database_refusing_writes_is_unavailable_with_its_reason(
-    store: ReportStore, engine: Engine
+    sqlite_engine: Engine,
 ) -> None:
+    # PostgreSQL refusing writes is tests/faults/test_database_refuses_writes.py.
+    engine = sqlite_engine
+    store = ReportStore(engine=engine, log=TransparencyLog(signing_key=AUTHORITY, authority_id="a"))
     def query_only(dbapi_connection: Any, _record: Any) -> None:
         dbapi_connection.execute("PRAGMA query_only=ON")
 
