@@ -19,7 +19,9 @@ Rules:
   requests join it. Answers go back per batch: receipt bytes, or our own error.
 * A caller's answer is exactly what in-process ingest would give. If the child dies,
   every caller waiting on it gets UnavailableError (the node retries; ingest is
-  idempotent) and the parent starts a new child, at most ``MAX_RESTARTS`` per minute.
+  idempotent) and the parent starts a new child, at most ``MAX_RESTARTS`` per minute;
+  past that, submissions are refused as UNAVAILABLE until the minute has passed, and
+  the next one starts a child again.
 * The child ends when the parent closes the pipe (``close``, or the parent dying: the
   pipe then reads as closed; on Linux it is also sent SIGTERM), after answering the
   batch in hand. A report it committed but could not answer for is in the log; the
@@ -86,8 +88,17 @@ class IngestSettings:
 class IngestProcess:
     """The parent's side: forwards requests, routes answers, restarts the child."""
 
-    def __init__(self, settings: IngestSettings, *, on_stored: threading.Event) -> None:
+    def __init__(
+        self,
+        settings: IngestSettings,
+        *,
+        on_stored: threading.Event,
+        max_restarts: int = MAX_RESTARTS,
+        restart_window_s: float = RESTART_WINDOW_S,
+    ) -> None:
         self._settings = settings
+        self._max_restarts = max_restarts
+        self._restart_window_s = restart_window_s
         self._on_stored = on_stored
         self._ids = itertools.count()
         self._waiting: dict[int, Future[Answer]] = {}
@@ -148,8 +159,15 @@ class IngestProcess:
     def submit(self, party: Party, signed: report_pb2.SignedReport) -> authority_pb2.Receipt:
         future: Future[Answer] = Future()
         with self._lock:
-            if self._closing.is_set() or self._connection is None:
+            if self._closing.is_set():
                 raise UnavailableError("the authority is shutting down; retry later")
+            if self._connection is None and self._may_restart():
+                self._restart()  # it stopped restarting earlier; a new minute, a new try
+            if self._connection is None:
+                raise UnavailableError(
+                    "the authority's ingest process is not running (its log says why); "
+                    "retry later"
+                )
             request_id = next(self._ids)
             self._waiting[request_id] = future
             try:
@@ -199,19 +217,31 @@ class IngestProcess:
             self._connection = None
             restart = not self._closing.is_set() and self._may_restart()
             if not self._closing.is_set():
-                logger.error("the ingest process exited (code %s)%s", process.returncode,
-                             "; starting a new one" if restart else "; not restarting")
+                logger.error(
+                    "the ingest process exited (code %s)%s", process.returncode,
+                    "; starting a new one" if restart
+                    else f"; {self._max_restarts} restarts in {self._restart_window_s:g} s, "
+                    "the next submission after that tries again",
+                )
             if restart:
-                self._start_child()
+                self._restart()
         failure = UnavailableError("the ingest process stopped before answering; retry")
         for future in waiting.values():
             future.set_result(failure)
 
+    def _restart(self) -> None:
+        """Start a new child (lock held); a failure to even start it is logged, and the
+        next submission tries again."""
+        try:
+            self._start_child()
+        except OSError as error:
+            logger.error("the ingest process cannot be started: %s", error.strerror or error)
+
     def _may_restart(self) -> bool:
         now = time.monotonic()
-        while self._restarts and now - self._restarts[0] > RESTART_WINDOW_S:
+        while self._restarts and now - self._restarts[0] > self._restart_window_s:
             self._restarts.popleft()
-        if len(self._restarts) >= MAX_RESTARTS:
+        if len(self._restarts) >= self._max_restarts:
             return False
         self._restarts.append(now)
         return True

@@ -165,6 +165,32 @@ def test_a_killed_child_is_replaced_and_ingest_goes_on(
     assert stored_count(settings) == (2, 2)
 
 
+def test_after_too_many_restarts_submissions_wait_for_the_window_then_restart(
+    network: DevNetwork, settings: IngestSettings
+) -> None:
+    ingest = IngestProcess(
+        settings, on_stored=threading.Event(), max_restarts=1, restart_window_s=2.0
+    )
+    ingest.start()
+    try:
+        for _ in range(2):  # the first death is restarted, the second is not (1 per 2 s)
+            pid = ingest.pid
+            assert pid is not None
+            os.kill(pid, signal.SIGKILL)
+            deadline = time.monotonic() + 30
+            while ingest.pid == pid:
+                assert time.monotonic() < deadline
+                time.sleep(0.05)
+            time.sleep(0.3)  # let the answer thread see the death and decide
+        with pytest.raises(UnavailableError, match="not running"):
+            ingest.submit(lab(LABS[0]), signed(network, LABS[0]))
+        time.sleep(2.1)  # the window has passed: the next submission starts a child
+        receipt = ingest.submit(lab(LABS[0]), signed(network, LABS[0]))
+        assert not receipt.already_stored
+    finally:
+        ingest.close()
+
+
 def test_a_child_that_cannot_open_the_database_says_why(settings: IngestSettings) -> None:
     broken = replace(settings, database_url="sqlite:////nonexistent-dir/x/authority.db")
     process = IngestProcess(broken, on_stored=threading.Event())
