@@ -85,21 +85,14 @@ class GroupCommitter(Generic[Item, Result]):
         try:
             yield
         finally:
-            self._leave()
+            with self._announced_lock:
+                self._announced -= 1
 
-    def _leave(self) -> None:
-        with self._announced_lock:
-            self._announced -= 1
-
-    def enqueue(self, item: Item) -> Future[Result]:
+    def submit(self, item: Item) -> Result:
         if self._closed.is_set():
             raise UnavailableError("the authority is shutting down; retry later")
         future: Future[Result] = Future()
         self._queue.put((item, future))
-        return future
-
-    def submit(self, item: Item) -> Result:
-        future = self.enqueue(item)
         try:
             return future.result(timeout=WAIT_S)
         except TimeoutError:

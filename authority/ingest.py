@@ -22,7 +22,6 @@ thread with ``authority.group_commit``. The answers are the same either way.
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass
 
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError
@@ -39,17 +38,40 @@ from authority.report_checks import ReportChecks
 from authority.report_store import ReportStore, Stored, Submission, database_unavailable
 from nearmiss.errors import NotFoundError
 from nearmiss.identity import Party
-from nearmiss.model import IncidentReport
 from nearmiss.signing import SigningKey
 from nearmiss.v1 import authority_pb2, report_pb2
 
 
-@dataclass(frozen=True)
-class Accepted:
-    """What ingest hands to background work (dedup, alerts): ids only, no text."""
+class _InProcessIngest:
+    """Ingest on the caller's thread, stores group-committed by one writer thread."""
 
-    report_id: str
-    log_index: int
+    def __init__(
+        self,
+        *,
+        checks: ReportChecks,
+        store: ReportStore,
+        signing_key: SigningKey,
+        on_stored: threading.Event,
+        max_batch: int,
+    ) -> None:
+        self._checks = checks
+        self._signing_key = signing_key
+        self._on_stored = on_stored
+        self._committer: GroupCommitter[Submission, Stored] = GroupCommitter(
+            store.store_batch, max_batch=max_batch, name="ingest-writer"
+        )
+
+    def submit(self, party: Party, signed: report_pb2.SignedReport) -> authority_pb2.Receipt:
+        with self._committer.arriving():
+            report = self._checks.verify(party, signed)
+            stored = self._committer.submit(Submission(report, signed))
+        receipt = stored.receipt(self._signing_key)
+        if not receipt.already_stored:
+            self._on_stored.set()
+        return receipt
+
+    def close(self) -> None:
+        self._committer.close()
 
 
 class IngestService:
@@ -67,38 +89,28 @@ class IngestService:
         self._engine = engine
         self._log = log
         self._signing_key = signing_key
-        self._checks = ReportChecks(registry=registry, limits=limits)
         self.accepted_event = threading.Event()
-        # With ``process`` the checks, storing and receipts run in a child process
-        # (authority.ingest_process); the in-process writer below then stays idle.
-        self._process: IngestProcess | None = None
+        # Where ingest runs: a child process (authority.ingest_process), or the caller's
+        # thread with a writer thread here. Both answer alike.
+        self._ingest: IngestProcess | _InProcessIngest
         if process is not None:
-            self._process = IngestProcess(process, on_stored=self.accepted_event)
-            self._process.start()
-        store = ReportStore(engine=engine, log=log)
-        self._committer: GroupCommitter[Submission, Stored] = GroupCommitter(
-            store.store_batch, max_batch=max_batch, name="ingest-writer"
-        )
-
-    def verify(self, party: Party, signed: report_pb2.SignedReport) -> IncidentReport:
-        return self._checks.verify(party, signed)
+            self._ingest = IngestProcess(process, on_stored=self.accepted_event)
+            self._ingest.start()
+        else:
+            self._ingest = _InProcessIngest(
+                checks=ReportChecks(registry=registry, limits=limits),
+                store=ReportStore(engine=engine, log=log),
+                signing_key=signing_key,
+                on_stored=self.accepted_event,
+                max_batch=max_batch,
+            )
 
     def submit(self, party: Party, signed: report_pb2.SignedReport) -> authority_pb2.Receipt:
-        if self._process is not None:
-            return self._process.submit(party, signed)
-        with self._committer.arriving():
-            report = self.verify(party, signed)
-            stored = self._committer.submit(Submission(report, signed))
-        receipt = stored.receipt(self._signing_key)
-        if not receipt.already_stored:
-            self.accepted_event.set()
-        return receipt
+        return self._ingest.submit(party, signed)
 
     def close(self) -> None:
-        """Store what is queued, then stop the writer (the server calls this on shutdown)."""
-        if self._process is not None:
-            self._process.close()
-        self._committer.close()
+        """Store what is queued, then stop ingest (the server calls this on shutdown)."""
+        self._ingest.close()
 
     def receipt_for(self, party: Party, report_id: str) -> authority_pb2.Receipt:
         try:

@@ -1,8 +1,8 @@
 """The ingest process's work loop: take what is waiting, check it, store it, answer.
 
 See ``authority.ingest_process`` for why ingest runs in its own process and how the two
-sides talk. This module is the child's side only; it imports the database stack, so the
-parent never has to.
+sides talk. This module is the child's side only; it imports ``authority.ingest_process``
+for the message types, so that module loads this one only inside the child.
 """
 
 from __future__ import annotations
@@ -49,9 +49,9 @@ class BatchIngest:
 
     @classmethod
     def open(cls, settings: IngestSettings) -> BatchIngest:
-        # No ping per checkout: the child holds one connection and pays a round trip per
-        # batch for it; a connection the server dropped fails that one batch
-        # (UNAVAILABLE, the nodes retry) and is replaced (tests/faults/).
+        # No ping per checkout: the child holds one connection and would pay a round trip
+        # per batch for it; a connection the server dropped is replaced and the batch
+        # retried once by the report store (authority.report_store, tests/faults/).
         engine = open_database(settings.database_url, pool_pre_ping=False)
         signing_key = SigningKey.from_file(settings.signing_key_path)
         # Revocation is the parent's check (at authentication); here only lab keys matter.
