@@ -11,6 +11,8 @@ themselves: one report has exactly one accepted byte form, which keeps idempoten
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from enum import Enum
+from typing import Any
 
 from google.protobuf import message as protobuf_message
 from google.protobuf.timestamp_pb2 import Timestamp
@@ -18,16 +20,12 @@ from pydantic import ValidationError
 
 from nearmiss.errors import ReportInvalidError
 from nearmiss.model import (
-    AffectedSystem,
-    AttachmentReference,
     DetectionMethod,
     HarmDomain,
     IncidentReport,
-    Indicator,
     IndicatorType,
     Limits,
     ReportKind,
-    ReportSection,
     SensitivityScope,
 )
 from nearmiss.v1 import report_pb2 as pb
@@ -37,15 +35,32 @@ def _enum_to_wire(enum_name: str, value: str) -> int:
     return int(getattr(pb, f"{enum_name}_{value}"))
 
 
-def _enum_from_wire(enum_cls: type, proto_enum: object, prefix: str, number: int, field: str):  # type: ignore[no-untyped-def]
-    try:
-        name = proto_enum.Name(number)  # type: ignore[attr-defined]
-    except ValueError:
-        raise ReportInvalidError(f"unknown value {number}", field=field) from None
-    short = name.removeprefix(prefix + "_")
-    if short == "UNSPECIFIED":
-        raise ReportInvalidError("is missing (UNSPECIFIED)", field=field)
-    return enum_cls(short)
+class _WireEnum:
+    """A wire enum's numbers mapped to our enum's members, built once at import: decoding
+    runs for every report the authority is sent, and a dict lookup is what it costs."""
+
+    def __init__(self, enum_cls: type[Enum], proto_enum: Any, prefix: str) -> None:
+        self.unspecified = int(proto_enum.Value(f"{prefix}_UNSPECIFIED"))
+        self.members: dict[int, Enum] = {
+            number: enum_cls(name.removeprefix(prefix + "_"))
+            for name, number in proto_enum.items()
+            if number != self.unspecified
+        }
+
+    def decode(self, number: int, field: str) -> Enum:
+        member = self.members.get(number)
+        if member is not None:
+            return member
+        if number == self.unspecified:
+            raise ReportInvalidError("is missing (UNSPECIFIED)", field=field)
+        raise ReportInvalidError(f"unknown value {number}", field=field)
+
+
+_KIND = _WireEnum(ReportKind, pb.ReportKind, "REPORT_KIND")
+_DETECTION = _WireEnum(DetectionMethod, pb.DetectionMethod, "DETECTION_METHOD")
+_HARM_DOMAIN = _WireEnum(HarmDomain, pb.HarmDomain, "HARM_DOMAIN")
+_INDICATOR_TYPE = _WireEnum(IndicatorType, pb.IndicatorType, "INDICATOR_TYPE")
+_SCOPE = _WireEnum(SensitivityScope, pb.SensitivityScope, "SENSITIVITY_SCOPE")
 
 
 def _timestamp(value: datetime | None) -> Timestamp | None:
@@ -111,76 +126,59 @@ def report_to_proto(report: IncidentReport) -> pb.IncidentReport:
 
 
 def report_from_proto(message: pb.IncidentReport) -> IncidentReport:
-    """Validate a wire message with the same rules as a report file."""
+    """Validate a wire message with the same rules as a report file.
+
+    The nested parts go in as plain mappings and are validated in one pass with the
+    report, so an error names its whole path (``indicators[2].value``), as it does for a
+    report file."""
     from nearmiss.reportfile import validation_problems  # local: avoids an import cycle
 
+    data = {
+        "report_id": message.report_id,
+        "lab_id": message.lab_id,
+        "kind": _KIND.decode(message.kind, "kind"),
+        "title": message.title,
+        "summary": message.summary,
+        "detection": _DETECTION.decode(message.detection, "detection"),
+        "harm_domains": [
+            _HARM_DOMAIN.decode(d, f"harm_domains[{n}]")
+            for n, d in enumerate(message.harm_domains)
+        ],
+        "severity": message.severity,
+        "occurred_at": _datetime(message, "occurred_at"),
+        "detected_at": _datetime(message, "detected_at"),
+        "reported_at": _datetime(message, "reported_at"),
+        "system": {
+            "model_family": message.system.model_family,
+            "model_version": message.system.model_version,
+            "deployment_surface": message.system.deployment_surface,
+        },
+        "safeguards_involved": list(message.safeguards_involved),
+        "mitigations": list(message.mitigations),
+        "indicators": [
+            {"type": _INDICATOR_TYPE.decode(i.type, f"indicators[{n}].type"), "value": i.value}
+            for n, i in enumerate(message.indicators)
+        ],
+        "sections": [
+            {
+                "scope": _SCOPE.decode(s.scope, f"sections[{n}].scope"),
+                "heading": s.heading,
+                "text": s.text,
+            }
+            for n, s in enumerate(message.sections)
+        ],
+        "attachments": [
+            {
+                "sha256": a.sha256,
+                "media_type": a.media_type,
+                "size_bytes": a.size_bytes,
+                "description": a.description,
+            }
+            for a in message.attachments
+        ],
+        "schema_version": message.schema_version,
+    }
     try:
-        data = {
-            "report_id": message.report_id,
-            "lab_id": message.lab_id,
-            "kind": _enum_from_wire(ReportKind, pb.ReportKind, "REPORT_KIND", message.kind, "kind"),
-            "title": message.title,
-            "summary": message.summary,
-            "detection": _enum_from_wire(
-                DetectionMethod,
-                pb.DetectionMethod,
-                "DETECTION_METHOD",
-                message.detection,
-                "detection",
-            ),
-            "harm_domains": [
-                _enum_from_wire(HarmDomain, pb.HarmDomain, "HARM_DOMAIN", d, f"harm_domains[{n}]")
-                for n, d in enumerate(message.harm_domains)
-            ],
-            "severity": message.severity,
-            "occurred_at": _datetime(message, "occurred_at"),
-            "detected_at": _datetime(message, "detected_at"),
-            "reported_at": _datetime(message, "reported_at"),
-            "system": AffectedSystem(
-                model_family=message.system.model_family,
-                model_version=message.system.model_version,
-                deployment_surface=message.system.deployment_surface,
-            ),
-            "safeguards_involved": list(message.safeguards_involved),
-            "mitigations": list(message.mitigations),
-            "indicators": [
-                Indicator(
-                    type=_enum_from_wire(
-                        IndicatorType,
-                        pb.IndicatorType,
-                        "INDICATOR_TYPE",
-                        i.type,
-                        f"indicators[{n}].type",
-                    ),
-                    value=i.value,
-                )
-                for n, i in enumerate(message.indicators)
-            ],
-            "sections": [
-                ReportSection(
-                    scope=_enum_from_wire(
-                        SensitivityScope,
-                        pb.SensitivityScope,
-                        "SENSITIVITY_SCOPE",
-                        s.scope,
-                        f"sections[{n}].scope",
-                    ),
-                    heading=s.heading,
-                    text=s.text,
-                )
-                for n, s in enumerate(message.sections)
-            ],
-            "attachments": [
-                AttachmentReference(
-                    sha256=a.sha256,
-                    media_type=a.media_type,
-                    size_bytes=a.size_bytes,
-                    description=a.description,
-                )
-                for a in message.attachments
-            ],
-            "schema_version": message.schema_version,
-        }
         return IncidentReport.model_validate(data)
     except ValidationError as error:
         raise ReportInvalidError.from_problems(validation_problems(error)) from None

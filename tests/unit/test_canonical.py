@@ -116,3 +116,23 @@ def test_invalid_values_on_wire_are_validated_like_files() -> None:
     with pytest.raises(ReportInvalidError) as caught:
         report_from_canonical(message.SerializeToString(deterministic=True))
     assert caught.value.field == "severity"
+
+
+def test_invalid_nested_value_on_wire_names_its_whole_path() -> None:
+    """A nested part is validated with the report, so the error says where it is."""
+    report = load_report(next(EXAMPLES.glob("*.yaml")))
+    message = report_to_proto(report)
+    message.indicators.add(type=message.indicators[0].type if message.indicators else 1)
+    position = len(message.indicators) - 1
+    with pytest.raises(ReportInvalidError) as caught:
+        report_from_canonical(message.SerializeToString(deterministic=True))
+    assert caught.value.field == f"indicators[{position}].value"
+
+
+def test_unknown_enum_number_on_wire_names_field() -> None:
+    report = load_report(next(EXAMPLES.glob("*.yaml")))
+    message = report_to_proto(report)
+    message.sections[0].scope = 99  # type: ignore[assignment]
+    with pytest.raises(ReportInvalidError, match="unknown value 99") as caught:
+        report_from_canonical(message.SerializeToString(deterministic=True))
+    assert caught.value.field == "sections[0].scope"
