@@ -18,7 +18,8 @@ The last line printed is a JSON object: ``reports_per_s``, ``echo_per_s``, ``rat
 ``p50_ms``, ``p99_ms`` (SQLite) and the same for PostgreSQL under ``postgres``.
 ``--rounds R`` repeats every phase R times and reports each figure's median, with the
 rounds themselves under ``rounds``: on a shared machine one run moves by ±30%.
-``--profile DIR`` records each authority with py-spy (if installed) into DIR.
+``--profile DIR`` records each authority with py-spy (if installed) into DIR (one
+folder per round, ``DIR/round-N``, with ``--rounds``).
 """
 
 from __future__ import annotations
@@ -297,27 +298,30 @@ def summary(result: LoadResult) -> dict[str, float]:
 
 
 def run_round(
-    work: list[NodeWork], first: DevNetwork, scratch: Path, args: argparse.Namespace
+    work: list[NodeWork], first: DevNetwork, scratch: Path, args: argparse.Namespace,
+    profile: Path | None,
 ) -> dict[str, Any]:
     """One round: echo, SQLite, PostgreSQL, (SQLite with linking), echo again."""
     scratch.mkdir(parents=True, exist_ok=True)
+    if profile is not None:
+        profile.mkdir(parents=True, exist_ok=True)
     phases: dict[str, LoadResult] = {}
     phases["echo_1"] = echo_phase(first, work, scratch)
     print(f"echo: {summary(phases['echo_1'])}", file=sys.stderr)
     phases["sqlite"] = authority_phase(
-        "sqlite", "sqlite:///authority.db", work, first, scratch, args.profile
+        "sqlite", "sqlite:///authority.db", work, first, scratch, profile
     )
     print(f"sqlite: {summary(phases['sqlite'])}", file=sys.stderr)
     if args.postgres:
         with postgres_database(args.postgres) as url:
             if url is not None:
                 phases["postgres"] = authority_phase(
-                    "postgres", url, work, first, scratch, args.profile
+                    "postgres", url, work, first, scratch, profile
                 )
                 print(f"postgres: {summary(phases['postgres'])}", file=sys.stderr)
     if args.with_linking:
         phases["sqlite_linking"] = authority_phase(
-            "sqlite-linking", "sqlite:///authority.db", work, first, scratch, args.profile,
+            "sqlite-linking", "sqlite:///authority.db", work, first, scratch, profile,
             linking=True,
         )
         print(f"sqlite, linking on: {summary(phases['sqlite_linking'])}", file=sys.stderr)
@@ -389,13 +393,15 @@ def main(argv: list[str] | None = None) -> None:
         first = make_network(scratch / "keys", nodes, "sqlite:///authority.db")
         print(f"signing {nodes} x {per_node} reports ...", file=sys.stderr)
         work = node_work(first, per_node)
-        if args.profile is not None:
-            args.profile.mkdir(parents=True, exist_ok=True)
         rounds = []
         for number in range(1, args.rounds + 1):
             if args.rounds > 1:
                 print(f"round {number} of {args.rounds}", file=sys.stderr)
-            rounds.append(run_round(work, first, scratch / f"round-{number}", args))
+            # Each round's py-spy profiles in a folder of their own, not over the last's.
+            profile = args.profile
+            if profile is not None and args.rounds > 1:
+                profile = profile / f"round-{number}"
+            rounds.append(run_round(work, first, scratch / f"round-{number}", args, profile))
 
     print(json.dumps({"nodes": nodes, "reports_per_node": per_node, **median_of_rounds(rounds)}))
 
