@@ -23,6 +23,7 @@ from authority.app import AuthorityApp, install_components
 from authority.config import AuthorityConfig
 from authority.grpc_handlers import add_tolerant_servicer
 from authority.servicer import AuthorityServicer
+from nearmiss.console import announce
 from nearmiss.v1 import authority_pb2_grpc
 
 SHUTDOWN_GRACE_S = 5.0
@@ -118,7 +119,7 @@ def serve(config: AuthorityConfig) -> None:
     # models); move them out of the collector's way so a full collection under load
     # walks only what requests allocate (p99, benchmarks/load/RESULTS.md).
     gc.freeze()
-    print(f"listening on {running.address}", flush=True)
+    announce(f"listening on {running.address}")
     logger.info("authority %s listening on %s", config.authority_id, running.address)
 
     def on_signal(signum: int, _frame: object) -> None:

@@ -25,6 +25,7 @@ from authority.federation.receiver import FederationServicer
 from authority.federation.sender import PeerSender
 from authority.federation.trust import PeerAuthenticator, server_credentials
 from authority.privacy.release import SignedRelease
+from nearmiss.console import announce
 from nearmiss.v1 import federation_pb2_grpc
 
 logger = logging.getLogger("nearmiss.federation")
@@ -74,7 +75,7 @@ class FederationComponent:
             server.start()
             self._server = server
             (self._app.config.data_dir / "federation.port").write_text(f"{self.port}\n")
-            print(f"federation listening on {self.address}", flush=True)
+            announce(f"federation listening on {self.address}")
         else:
             logger.warning("[federation] lists no peers: not listening")
         for sender in self.senders:
