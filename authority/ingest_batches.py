@@ -1,20 +1,20 @@
 """The ingest process's work loop: take what is waiting, check it, store it, answer.
 
-See ``authority.ingest_process`` for why ingest runs in its own process and how the two
-sides talk. This module is the child's side only; it imports ``authority.ingest_process``
-for the message types, so that module loads this one only inside the child.
+See ``authority.ingest_process`` for why ingest runs in its own process and
+``authority.ingest_wire`` for how the two sides talk. This module is the child's side
+only; ``authority.ingest_process`` loads it only inside the child.
 """
 
 from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from multiprocessing.connection import Connection
 
 from sqlalchemy.engine import Engine
 
 from authority.database import open_database
-from authority.ingest_process import Answer, IngestSettings, Request, log_failure
+from authority.ingest_process import IngestSettings, log_failure
+from authority.ingest_wire import Answer, ChildChannels, Request
 from authority.log import TransparencyLog
 from authority.parties import PartyRegistry, RevocationList
 from authority.report_checks import ReportChecks
@@ -70,42 +70,27 @@ class BatchIngest:
             logger.info("ingest process: %d reports in %d batches (%.1f per batch)",
                         self.reports, self.batches, self.reports / self.batches)
 
-    def serve(self, connection: Connection, *, max_batch: int) -> None:
-        """Answer requests until the parent sends None or closes the pipe.
+    def serve(self, channels: ChildChannels, *, max_batch: int) -> None:
+        """Answer requests until the parent says stop or is gone.
 
-        One thread: check what arrived (and what arrives meanwhile), store it in one
+        One thread: check what is waiting (and what arrives meanwhile), store it in one
         transaction, answer, repeat. A second stage storing while the next requests are
         checked measured no better on two cores (benchmarks/load/RESULTS.md)."""
         while True:
-            group, stop = self._take_and_check(connection, max_batch)
+            group = self._take_and_check(channels, max_batch)
             if group.size:
-                try:
-                    connection.send(self._store_group(group))
-                except (OSError, ValueError):  # the parent is gone; what committed is logged
-                    return
-            if stop:
+                channels.answer(self._store_group(group))
+            if channels.stopped:
                 return
 
-    def _take_and_check(self, connection: Connection, max_batch: int) -> tuple[_Checked, bool]:
-        """Block for one request, then check it and whatever arrives meanwhile."""
+    def _take_and_check(self, channels: ChildChannels, max_batch: int) -> _Checked:
+        """Block for a request, then check it and whatever arrives meanwhile."""
         group = _Checked({}, [])
-        try:
-            first: Request | None = connection.recv()
-        except (EOFError, OSError):
-            return group, True
-        if first is None:
-            return group, True
-        arrived = [first]
+        arrived = channels.take(max_batch, block=True)
         while arrived:
             self._check_into(group, arrived)
-            arrived = []
-            while group.size + len(arrived) < max_batch and connection.poll(0):
-                waiting: Request | None = connection.recv()
-                if waiting is None:
-                    self._check_into(group, arrived)
-                    return group, True
-                arrived.append(waiting)
-        return group, False
+            arrived = channels.take(max_batch - group.size, block=False)
+        return group
 
     def _check_into(self, group: _Checked, requests: list[Request]) -> None:
         for request in requests:

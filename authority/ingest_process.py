@@ -11,21 +11,23 @@ Rules:
 
 * One child per authority process, started with the server as a fresh interpreter
   (``python -m authority.ingest_child``; never a fork: the parent holds gRPC threads)
-  talking over an inherited socket pair. It opens its own database engine and loads the
-  same parties and signing key from the same configuration.
-* The child batches by itself: it takes every request waiting in the pipe, checks them,
-  takes what arrived meanwhile, and stores the valid ones in one transaction
+  on an inherited control socket; each calling thread then gets a connection of its
+  own to the child (``authority.ingest_wire``). The child opens its own database engine
+  and loads the same parties and signing key from the same configuration.
+* The child batches by itself: it takes the request waiting on every connection, checks
+  them, takes what arrived meanwhile, and stores the valid ones in one transaction
   (``authority.report_store``), so checking a batch is the wait that lets the next
-  requests join it. Answers go back per batch: receipt bytes, or our own error.
+  requests join it. Each answer goes back on its caller's connection: receipt bytes, or
+  our own error.
 * A caller's answer is exactly what in-process ingest would give. If the child dies,
-  every caller waiting on it gets UnavailableError (the node retries; ingest is
-  idempotent) and the parent starts a new child, at most ``MAX_RESTARTS`` per minute;
-  past that, submissions are refused as UNAVAILABLE until the minute has passed, and
-  the next one starts a child again.
-* The child ends when the parent closes the pipe (``close``, or the parent dying: the
-  pipe then reads as closed; on Linux it is also sent SIGTERM), after answering the
-  batch in hand. A report it committed but could not answer for is in the log; the
-  node's retry gets it as ``already_stored``.
+  every caller waiting on it sees its connection close and gets UnavailableError (the
+  node retries; ingest is idempotent) and the parent starts a new child, at most
+  ``MAX_RESTARTS`` per minute; past that, submissions are refused as UNAVAILABLE until
+  the minute has passed, and the next one starts a child again.
+* The child ends when the parent says stop (``close``) or is gone (the control socket
+  then reads as closed; on Linux it is also sent SIGTERM), after answering the batch in
+  hand. A report it committed but could not answer for is in the log; the node's retry
+  gets it as ``already_stored``.
 * Nothing from a report reaches the child's log: failures are logged by type and frames.
 """
 
@@ -34,7 +36,6 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import gc
-import itertools
 import logging
 import os
 import signal
@@ -45,12 +46,19 @@ import threading
 import time
 import traceback
 from collections import deque
-from concurrent.futures import Future
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from pathlib import Path
 
 from authority.config import LimitsConfig, PartyEntry
+from authority.ingest_wire import (
+    CONNECT,
+    STOP,
+    ChildChannels,
+    PartyEncoder,
+    decode_answer,
+    exchange,
+)
 from nearmiss.errors import NearmissError, UnavailableError
 from nearmiss.identity import Party
 from nearmiss.v1 import authority_pb2, report_pb2
@@ -67,12 +75,6 @@ READY = "ready"
 
 _PR_SET_PDEATHSIG = 1
 
-Request = tuple[int, Party, bytes]
-"""(request id, calling lab, SignedReport bytes) sent to the child."""
-
-Answer = bytes | NearmissError | None
-"""Receipt bytes, our error for the caller, or None: the child failed (see its log)."""
-
 
 @dataclass(frozen=True)
 class IngestSettings:
@@ -85,8 +87,16 @@ class IngestSettings:
     limits: LimitsConfig
 
 
+@dataclass(frozen=True)
+class _Held:
+    """A calling thread's connection to one child (``generation`` says which)."""
+
+    generation: int
+    sock: socket.socket
+
+
 class IngestProcess:
-    """The parent's side: forwards requests, routes answers, restarts the child."""
+    """The parent's side: one connection per calling thread, restarts of the child."""
 
     def __init__(
         self,
@@ -95,19 +105,22 @@ class IngestProcess:
         on_stored: threading.Event,
         max_restarts: int = MAX_RESTARTS,
         restart_window_s: float = RESTART_WINDOW_S,
+        wait_s: float = WAIT_S,
     ) -> None:
         self._settings = settings
         self._max_restarts = max_restarts
         self._restart_window_s = restart_window_s
+        self._wait_s = wait_s
         self._on_stored = on_stored
-        self._ids = itertools.count()
-        self._waiting: dict[int, Future[Answer]] = {}
-        self._lock = threading.Lock()  # guards _waiting, _connection and sends
+        self._encoder = PartyEncoder()
+        self._local = threading.local()
+        self._lock = threading.Lock()  # guards the child's handles and sends on control
         self._closing = threading.Event()
         self._restarts: deque[float] = deque()
-        self._connection: Connection | None = None
+        self._generation = 0  # which child a thread's connection belongs to
+        self._control: socket.socket | None = None
         self._process: subprocess.Popen[bytes] | None = None
-        self._receiver: threading.Thread | None = None
+        self._watcher: threading.Thread | None = None
 
     def start(self) -> None:
         """Start the child and wait until it can store reports, so a server that says
@@ -116,9 +129,8 @@ class IngestProcess:
             self._start_child(wait_ready=True)
 
     def _start_child(self, *, wait_ready: bool = False) -> None:
-        our_socket, their_socket = socket.socketpair()
-        ours = Connection(our_socket.detach())
-        their_fd = their_socket.detach()
+        ours, theirs = socket.socketpair()
+        their_fd = theirs.detach()
         # The child imports our packages from where this process found them.
         package_root = str(Path(__file__).resolve().parents[1])
         path = os.pathsep.join([package_root, *filter(None, [os.environ.get("PYTHONPATH")])])
@@ -129,14 +141,25 @@ class IngestProcess:
             )
         finally:
             os.close(their_fd)
-        ours.send((self._settings, os.getpid()))
+        handshake = Connection(os.dup(ours.fileno()))
+        handshake.send((self._settings, os.getpid()))
         if wait_ready:
-            self._wait_ready(ours, process)
-        self._connection, self._process = ours, process
-        self._receiver = threading.Thread(
-            target=self._receive, args=(ours, process), name="ingest-answers", daemon=True
+            try:
+                self._wait_ready(handshake, process)
+            except UnavailableError:
+                ours.close()
+                raise
+            handshake.close()
+            handshake_left: Connection | None = None
+        else:
+            handshake_left = handshake  # the watcher reads the answer
+        self._generation += 1
+        self._control, self._process = ours, process
+        self._watcher = threading.Thread(
+            target=self._watch, args=(ours, process, handshake_left),
+            name="ingest-watcher", daemon=True,
         )
-        self._receiver.start()
+        self._watcher.start()
 
     @staticmethod
     def _wait_ready(connection: Connection, process: subprocess.Popen[bytes]) -> None:
@@ -157,31 +180,19 @@ class IngestProcess:
             raise UnavailableError(f"the ingest process cannot start: {failure}")
 
     def submit(self, party: Party, signed: report_pb2.SignedReport) -> authority_pb2.Receipt:
-        future: Future[Answer] = Future()
-        with self._lock:
-            if self._closing.is_set():
-                raise UnavailableError("the authority is shutting down; retry later")
-            if self._connection is None and self._may_restart():
-                self._restart()  # it stopped restarting earlier; a new minute, a new try
-            if self._connection is None:
-                raise UnavailableError(
-                    "the authority's ingest process is not running (its log says why); "
-                    "retry later"
-                )
-            request_id = next(self._ids)
-            self._waiting[request_id] = future
-            try:
-                self._connection.send((request_id, party, signed.SerializeToString()))
-            except (OSError, ValueError):
-                del self._waiting[request_id]
-                raise UnavailableError("the ingest process is restarting; retry") from None
+        sock = self._connection()
+        request = self._encoder.request(party, signed.SerializeToString())
         try:
-            answer = future.result(timeout=WAIT_S)
+            answer = decode_answer(exchange(sock, request))
         except TimeoutError:
-            with self._lock:
-                self._waiting.pop(request_id, None)
+            self._forget(sock)  # its late answer must not reach this thread's next call
             raise UnavailableError(
-                f"storing the report took longer than {WAIT_S:g} s; retry later"
+                f"storing the report took longer than {self._wait_s:g} s; retry later"
+            ) from None
+        except (EOFError, OSError):
+            self._forget(sock)
+            raise UnavailableError(
+                "the ingest process stopped before answering; retry"
             ) from None
         if isinstance(answer, NearmissError):
             raise answer
@@ -192,29 +203,75 @@ class IngestProcess:
             self._on_stored.set()
         return receipt
 
-    def _receive(self, connection: Connection, process: subprocess.Popen[bytes]) -> None:
+    def _connection(self) -> socket.socket:
+        """This thread's connection to the running child, made on first use."""
+        held: _Held | None = getattr(self._local, "held", None)
+        if held is not None and held.generation == self._generation \
+                and not self._closing.is_set():
+            return held.sock
+        with self._lock:
+            if self._closing.is_set():
+                raise UnavailableError("the authority is shutting down; retry later")
+            if self._control is None and self._may_restart():
+                self._restart()  # it stopped restarting earlier; a new minute, a new try
+            if self._control is None:
+                raise UnavailableError(
+                    "the authority's ingest process is not running (its log says why); "
+                    "retry later"
+                )
+            if held is not None:
+                held.sock.close()
+            ours, theirs = socket.socketpair()
+            try:
+                socket.send_fds(self._control, [CONNECT], [theirs.fileno()])
+            except OSError:
+                ours.close()
+                raise UnavailableError("the ingest process is restarting; retry") from None
+            finally:
+                theirs.close()
+            ours.settimeout(self._wait_s)
+            held = _Held(self._generation, ours)
+        self._local.held = held
+        return held.sock
+
+    def _forget(self, sock: socket.socket) -> None:
+        self._local.held = None
+        sock.close()
+
+    def _watch(
+        self,
+        control: socket.socket,
+        process: subprocess.Popen[bytes],
+        handshake: Connection | None,
+    ) -> None:
+        """Wait for the child to end (its end of the control socket closes); a restarted
+        child's start-up answer is read here first and logged if it is not READY."""
+        if handshake is not None:
+            try:
+                message = handshake.recv()
+            except (EOFError, OSError):
+                message = None
+            finally:
+                handshake.close()
+            if message != READY and isinstance(message, str):
+                logger.error("the ingest process cannot start: %s", message)
         while True:
             try:
-                answers: list[tuple[int, Answer]] | str = connection.recv()
-            except (EOFError, OSError):
+                if not control.recv(4096):
+                    break
+            except OSError:
                 break
-            if isinstance(answers, str):  # a restarted child saying it is ready
-                continue
-            with self._lock:
-                futures = [(self._waiting.pop(i, None), answer) for i, answer in answers]
-            for future, answer in futures:
-                if future is not None:
-                    future.set_result(answer)
         with contextlib.suppress(subprocess.TimeoutExpired):
             process.wait(STOP_TIMEOUT_S)
-        self._child_ended(connection, process)
+        self._child_ended(control, process)
 
-    def _child_ended(self, connection: Connection, process: subprocess.Popen[bytes]) -> None:
+    def _child_ended(self, control: socket.socket, process: subprocess.Popen[bytes]) -> None:
+        """Every caller waiting on that child has seen its connection close already."""
         with self._lock:
-            if self._connection is not connection:
+            if self._control is not control:
                 return
-            waiting, self._waiting = self._waiting, {}
-            self._connection = None
+            self._control = None
+            control.close()
             restart = not self._closing.is_set() and self._may_restart()
             if not self._closing.is_set():
                 logger.error(
@@ -225,9 +282,6 @@ class IngestProcess:
                 )
             if restart:
                 self._restart()
-        failure = UnavailableError("the ingest process stopped before answering; retry")
-        for future in waiting.values():
-            future.set_result(failure)
 
     def _restart(self) -> None:
         """Start a new child (lock held); a failure to even start it is logged, and the
@@ -250,10 +304,10 @@ class IngestProcess:
         """Let the child answer what it holds, then stop it."""
         with self._lock:
             self._closing.set()
-            connection, process, receiver = self._connection, self._process, self._receiver
-            if connection is not None:
-                with contextlib.suppress(OSError, ValueError):  # already gone: fine
-                    connection.send(None)
+            control, process, watcher = self._control, self._process, self._watcher
+            if control is not None:
+                with contextlib.suppress(OSError):  # already gone: fine
+                    control.send(STOP)
         if process is not None:
             try:
                 process.wait(STOP_TIMEOUT_S)
@@ -262,10 +316,11 @@ class IngestProcess:
                              STOP_TIMEOUT_S)
                 process.kill()
                 process.wait()
-        if receiver is not None:
-            receiver.join(STOP_TIMEOUT_S)
-        if connection is not None:
-            connection.close()
+        if watcher is not None:
+            watcher.join(STOP_TIMEOUT_S)
+        held: _Held | None = getattr(self._local, "held", None)
+        if held is not None:
+            self._forget(held.sock)
 
     @property
     def pid(self) -> int | None:
@@ -277,9 +332,10 @@ class IngestProcess:
 # -- the child -------------------------------------------------------------------------
 
 
-def child_main(connection: Connection) -> None:
-    """The ingest process: serve batches until the parent closes the pipe."""
-    settings, parent_pid = connection.recv()
+def child_main(control: socket.socket) -> None:
+    """The ingest process: serve batches until the parent says stop or is gone."""
+    handshake = Connection(os.dup(control.fileno()))
+    settings, parent_pid = handshake.recv()
     _die_with_parent(parent_pid)
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s ingest %(name)s %(message)s"
@@ -290,14 +346,17 @@ def child_main(connection: Connection) -> None:
     try:
         ingest = BatchIngest.open(settings)
     except NearmissError as error:  # e.g. the database cannot be opened: say why
-        connection.send(str(error))
+        handshake.send(str(error))
         return
     gc.freeze()  # as the server does after start-up (authority.server.serve)
-    connection.send(READY)
+    handshake.send(READY)
+    handshake.close()
+    channels = ChildChannels(control)
     try:
-        ingest.serve(connection, max_batch=MAX_BATCH)
+        ingest.serve(channels, max_batch=MAX_BATCH)
     finally:
         ingest.close()
+        channels.close()
 
 
 def _die_with_parent(parent_pid: int) -> None:

@@ -165,6 +165,33 @@ def test_a_killed_child_is_replaced_and_ingest_goes_on(
     assert stored_count(settings) == (2, 2)
 
 
+def test_a_caller_that_stopped_waiting_never_gets_a_late_answer(
+    network: DevNetwork, settings: IngestSettings
+) -> None:
+    ingest = IngestProcess(settings, on_stored=threading.Event(), wait_s=1.0)
+    ingest.start()
+    try:
+        ingest.submit(lab(LABS[0]), signed(network, LABS[0]))  # this thread's connection
+        pid = ingest.pid
+        assert pid is not None
+        late = signed(network, LABS[0], "Answered late")
+        os.kill(pid, signal.SIGSTOP)  # a child too slow to answer in time
+        try:
+            with pytest.raises(UnavailableError, match="longer than 1 s"):
+                ingest.submit(lab(LABS[0]), late)
+        finally:
+            os.kill(pid, signal.SIGCONT)
+        following = signed(network, LABS[0], "The next one")
+        receipt = ingest.submit(lab(LABS[0]), following)
+        assert receipt.statement.leaf_hash == leaf_hash(following)  # its own, not the late one
+        again = ingest.submit(lab(LABS[0]), late)  # the node's retry: it was stored meanwhile
+        assert again.already_stored and again.statement.leaf_hash == leaf_hash(late)
+        assert ingest.pid == pid
+    finally:
+        ingest.close()
+    assert stored_count(settings) == (3, 3)
+
+
 def test_after_too_many_restarts_submissions_wait_for_the_window_then_restart(
     network: DevNetwork, settings: IngestSettings
 ) -> None:
