@@ -13,7 +13,9 @@ Rules:
   dialect has a cheaper form (PostgreSQL: several writes in one statement, one round
   trip), the caller asks ``dialect`` and keeps both forms side by side.
 * Only integers, strings and bytes are bound or read here. Dates are stored differently
-  per dialect (SQLite keeps text), so typed columns go through Core, which converts them.
+  per dialect (SQLite keeps text), so typed columns go through Core, which converts them;
+  the one exception is PostgreSQL's typed arrays (``authority.log.LoggedRows``), whose
+  dates psycopg converts itself.
 * Statements run on the session's own connection, inside its transaction, and errors
   arrive as SQLAlchemy's ``DBAPIError`` family like everywhere else.
 """

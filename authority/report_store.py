@@ -16,17 +16,22 @@ Rules:
 * A connection the server dropped is retried once on a fresh one. Database failures
   (read-only, disk full, server gone) become UnavailableError with the
   database's own short reason, never with report content: the node keeps the report and
-  retries.
+  retries. A database that refuses writes still answers repeats (a repeat needs no
+  write), in a second, read-only transaction.
+* Which reports are stored already is asked in the log's locking statement (on
+  PostgreSQL one round trip for both), and the new rows are written in the log's write
+  statement (``authority.log.LoggedRows``).
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import select
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import (
     DBAPIError,
@@ -37,8 +42,8 @@ from sqlmodel import Session
 
 from authority.batch_proofs import BatchProofs
 from authority.database import database_reason, session_scope
-from authority.driver_sql import DriverSql, placeholders
-from authority.log import TransparencyLog
+from authority.driver_sql import placeholders
+from authority.log import LoggedRows, TransparencyLog
 from authority.log.merkle import NodeId
 from authority.receipts import assemble_receipt, statement_for
 from authority.records import ReportRecord
@@ -49,8 +54,6 @@ from nearmiss.signing import SigningKey
 from nearmiss.v1 import authority_pb2, log_pb2, report_pb2
 
 REPORT_TABLE = ReportRecord.__table__  # type: ignore[attr-defined]
-# Built once: Core caches its compiled form, and the row's dates need Core's conversion.
-_INSERT_REPORT = insert(REPORT_TABLE)
 
 # How often a batch is retried after losing a race to another replica before its callers
 # are told to retry (each retry sees the other replica's commit, so one is usually enough).
@@ -132,10 +135,11 @@ class ReportStore:
                     # fresh connection, instead of a ping before every batch.
                     reconnected = True
                     continue
-                failure: BaseException = database_unavailable(error)
-                return [failure] * len(batch)
+                # A database that refuses writes (read-only, full) refuses the log's
+                # lock too; what is stored already can still be answered.
+                return self._answer_repeats(batch, database_unavailable(error))
             except SQLAlchemyError as error:  # e.g. a connection invalidated mid-batch
-                failure = UnavailableError(
+                failure: BaseException = UnavailableError(
                     f"the database cannot store reports now ({type(error).__name__}); "
                     "retry later"
                 )
@@ -149,7 +153,13 @@ class ReportStore:
         self, batch: Sequence[Submission]
     ) -> list[Stored | BaseException]:
         with session_scope(self._engine) as session:
-            plans, new = self._plan(session, batch)
+            ids = sorted({s.report.report_id for s in batch})
+            # The log's lock first, asking in the same statement which of the batch's
+            # reports are stored already (on PostgreSQL: one round trip for both).
+            locked = self._log.lock(session, look_up=_stored_ids_sql(session, len(ids)),
+                                    params=ids)
+            known = self._stored_rows(session, _stored_ids(locked.looked_up))
+            plans, new = self._plan(batch, known)
             if not new:
                 # Only repeats and conflicts: nothing to log; repeats get the current head.
                 if all(plan.row is None for plan in plans):
@@ -157,18 +167,41 @@ class ReportStore:
                 head = self._log.signed_tree_head(session)
                 in_transaction: dict[NodeId, bytes] = {}
             else:
+                rows = LoggedRows(REPORT_TABLE, [row for _, row in new], "log_index")
                 try:
-                    appended = self._log.append_batch(session, [leaf_data(s) for s, _ in new])
+                    appended = locked.append_batch(
+                        [leaf_data(s) for s, _ in new], with_rows=rows
+                    )
                 except ConflictError:
                     raise _RaceLost() from None
-                for (_, row), entry in zip(new, appended.entries, strict=True):
-                    row["log_index"] = entry.index
-                session.execute(_INSERT_REPORT, [row for _, row in new])
                 head, in_transaction = appended.head, appended.nodes
             indexes = [p.row["log_index"] for p in plans if p.row is not None]
             proofs, nodes_used = self._proofs.proofs(
                 session, indexes, head.tree_size, in_transaction
             )
+        self._proofs.remember(nodes_used)
+        return [self._outcome(plan, head, proofs) for plan in plans]
+
+    def _answer_repeats(
+        self, batch: Sequence[Submission], failure: UnavailableError
+    ) -> list[Stored | BaseException]:
+        """Reports stored already get their receipts (a repeat needs no write); the rest
+        get ``failure``. Without the log's lock: nothing is written."""
+        try:
+            with session_scope(self._engine) as session:
+                known = self._stored_rows(session, sorted({s.report.report_id for s in batch}))
+                if not known:
+                    return [failure] * len(batch)
+                plans = []
+                for submission in batch:
+                    existing = known.get(submission.report.report_id)
+                    plans.append(_Planned(None, False, failure) if existing is None
+                                 else _repeat(submission, existing))
+                head = self._log.signed_tree_head(session)
+                indexes = [p.row["log_index"] for p in plans if p.row is not None]
+                proofs, nodes_used = self._proofs.proofs(session, indexes, head.tree_size, {})
+        except SQLAlchemyError:
+            return [failure] * len(batch)
         self._proofs.remember(nodes_used)
         return [self._outcome(plan, head, proofs) for plan in plans]
 
@@ -194,11 +227,10 @@ class ReportStore:
             already_stored=plan.already_stored,
         )
 
+    @staticmethod
     def _plan(
-        self, session: Session, batch: Sequence[Submission]
+        batch: Sequence[Submission], known: dict[str, dict[str, Any]]
     ) -> tuple[list[_Planned], list[tuple[report_pb2.SignedReport, dict[str, Any]]]]:
-        ids = sorted({s.report.report_id for s in batch})
-        known = self._stored_rows(session, ids)
         plans: list[_Planned] = []
         new: list[tuple[report_pb2.SignedReport, dict[str, Any]]] = []
         for submission in batch:
@@ -209,37 +241,58 @@ class ReportStore:
                 known[report.report_id] = row
                 new.append((signed, row))
                 plans.append(_Planned(row, already_stored=False))
-            elif (
-                bytes(existing["canonical_report"]) != signed.canonical_report
-                or bytes(existing["signature"]) != signed.signature
-            ):
-                plans.append(_Planned(None, False, ConflictError(
-                    f"report {report.report_id} is already stored with different content; "
-                    "a changed report needs a new report_id"
-                )))
             else:
-                # Also a report id sent twice in this batch: stored once, then a repeat.
-                plans.append(_Planned(existing, already_stored=True))
+                plans.append(_repeat(submission, existing))
         return plans, new
 
     @staticmethod
     def _stored_rows(session: Session, ids: list[str]) -> dict[str, dict[str, Any]]:
-        """The stored rows among ``ids``. Which exist is asked in plain SQL (the common
-        answer is none); only repeats are read through Core, which converts their dates."""
-        found = DriverSql(session).rows(
-            f"SELECT report_id FROM {REPORT_TABLE.name} "
-            f"WHERE report_id IN ({placeholders(len(ids))})",
-            ids,
-        )
-        if not found:
+        """The stored rows of ``ids``, read through Core, which converts their dates
+        (only repeats get here; the common answer to the look-up is none)."""
+        if not ids:
             return {}
         columns = [REPORT_TABLE.c[name] for name in _RECEIPT_COLUMNS]
         return {
             row.report_id: dict(row._mapping)
             for row in session.execute(
-                select(*columns).where(REPORT_TABLE.c.report_id.in_([r[0] for r in found]))
+                select(*columns).where(REPORT_TABLE.c.report_id.in_(ids))
             )
         }
+
+
+def _repeat(submission: Submission, existing: dict[str, Any]) -> _Planned:
+    """A report id stored already: the same signed bytes are a repeat (so is an id sent
+    twice in one batch: stored once, then a repeat), other bytes a conflict."""
+    signed = submission.signed
+    if (
+        bytes(existing["canonical_report"]) != signed.canonical_report
+        or bytes(existing["signature"]) != signed.signature
+    ):
+        return _Planned(None, False, ConflictError(
+            f"report {submission.report.report_id} is already stored with different "
+            "content; a changed report needs a new report_id"
+        ))
+    return _Planned(existing, already_stored=True)
+
+
+def _stored_ids_sql(session: Session, count: int) -> str:
+    """A scalar query: which of ``count`` report ids are stored, as one value (an array on
+    PostgreSQL, a JSON array on SQLite), so it fits in the log's locking statement."""
+    dialect = session.get_bind().dialect.name
+    aggregate = "array_agg(report_id)" if dialect == "postgresql" else "json_group_array(report_id)"
+    return (
+        f"SELECT {aggregate} FROM {REPORT_TABLE.name} "
+        f"WHERE report_id IN ({placeholders(count)})"
+    )
+
+
+def _stored_ids(looked_up: Any) -> list[str]:
+    """The look-up's value as a list: NULL (PostgreSQL, none found), a list, or JSON."""
+    if looked_up is None:
+        return []
+    if isinstance(looked_up, str):
+        return [str(report_id) for report_id in json.loads(looked_up)]
+    return [str(report_id) for report_id in looked_up]
 
 
 def _new_row(report: IncidentReport, signed: report_pb2.SignedReport) -> dict[str, Any]:

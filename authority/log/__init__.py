@@ -5,7 +5,20 @@ serves inclusion and consistency proofs; ``authority.log.tables`` holds its tabl
 ``authority.log.merkle`` the tree arithmetic. Verification lives in ``nearmiss.proofs``.
 """
 
-from authority.log.log import AppendedBatch, LogCorruptError, LogEntry, TransparencyLog
+from authority.log.log import (
+    AppendedBatch,
+    LogCorruptError,
+    LogEntry,
+    LoggedRows,
+    TransparencyLog,
+)
 from authority.log.tables import create_tables
 
-__all__ = ["AppendedBatch", "LogCorruptError", "LogEntry", "TransparencyLog", "create_tables"]
+__all__ = [
+    "AppendedBatch",
+    "LogCorruptError",
+    "LogEntry",
+    "LoggedRows",
+    "TransparencyLog",
+    "create_tables",
+]

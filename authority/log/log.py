@@ -23,12 +23,16 @@ Rules:
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
 
 from google.protobuf.timestamp_pb2 import Timestamp
-from sqlalchemy import TextClause, func, insert, select, text
+from sqlalchemy import Insert, Table, TextClause, func, insert, select, text
+from sqlalchemy.dialects import postgresql
 from sqlmodel import Session
 
 from authority.driver_sql import DriverSql, placeholders
@@ -82,6 +86,18 @@ class _Growth:
 
 
 @dataclass(frozen=True)
+class LoggedRows:
+    """Rows of another table that are written with a batch's leaves, one per leaf and in
+    leaf order (the report rows the leaves log). The log sets each row's
+    ``index_column`` to its leaf's index, in place. On PostgreSQL the rows join the log's
+    one write statement instead of costing a round trip of their own."""
+
+    table: Table
+    rows: list[dict[str, Any]]
+    index_column: str
+
+
+@dataclass(frozen=True)
 class AppendedBatch:
     """What ``append_batch`` did: the new entries, the head over them, and node hashes
     (old frontier and new nodes) valid for proofs against that head once committed."""
@@ -124,66 +140,58 @@ class TransparencyLog:
         if not leaves:
             return []
         sql = DriverSql(session)
-        growth = self._grow(session, sql, leaves, look_for_duplicates=True)
+        frontier, newest_head_ms, _ = self._lock_state(session, sql, None, ())
+        growth = self._grow(frontier, newest_head_ms, leaves, sql=sql)
         self._write(sql, growth, head=None)
         return growth.entries
 
-    def append_batch(self, session: Session, leaves: Sequence[bytes]) -> AppendedBatch:
-        """Log several leaves and sign a head over the grown tree, in the caller's
-        transaction: what group commit needs, without reading back what it just wrote.
+    def append_batch(
+        self, session: Session, leaves: Sequence[bytes], *, with_rows: LoggedRows | None = None
+    ) -> AppendedBatch:
+        """Lock the log, log several leaves and sign a head over the grown tree, in the
+        caller's transaction (``lock`` then ``LockedLog.append_batch``)."""
+        return self.lock(session).append_batch(leaves, with_rows=with_rows)
 
-        The head is for the tree as it will be once the caller commits; hand it out only
-        after the commit succeeded (module rules).
+    def lock(
+        self, session: Session, *, look_up: str | None = None, params: Sequence[Any] = ()
+    ) -> LockedLog:
+        """Take the log's lock for an append in the caller's transaction.
 
-        Unlike ``append_many`` it does not look for the leaves in the log first: its
-        caller (``authority.report_store``) has looked the reports up, and a leaf that
-        another replica logged meanwhile still fails the leaf table's unique key, which
-        the caller treats as a lost race. That saves a statement (on PostgreSQL, a round
-        trip) per batch."""
-        if not leaves:
-            raise ValueError("append_batch needs at least one leaf")
+        ``look_up`` is a scalar SQL expression (``?`` placeholders, bound from ``params``)
+        evaluated in the locking statement itself; its value is ``LockedLog.looked_up``.
+        Group commit asks which of a batch's reports are stored already this way, so on
+        PostgreSQL the question costs no round trip of its own."""
         sql = DriverSql(session)
-        growth = self._grow(session, sql, leaves, look_for_duplicates=False)
-        timestamp_ms = max(self._clock_ms(), growth.newest_head_ms or 0)
-        head = self._sign_head(growth.grown.size, growth.grown.root(), timestamp_ms)
-        self._write(sql, growth, head=head)
-        # Nodes the caller may use for proofs against this head without reading them:
-        # the old frontier (committed before) and the nodes this append completed.
-        previous = growth.previous
-        known = dict(zip(perfect_subtrees(0, previous.size), previous.hashes, strict=True))
-        known.update(growth.created)
-        return AppendedBatch(entries=growth.entries, head=head, nodes=known)
+        frontier, newest_head_ms, looked_up = self._lock_state(session, sql, look_up, params)
+        return LockedLog(self, session, sql, frontier, newest_head_ms, looked_up)
 
     def _grow(
-        self, session: Session, sql: DriverSql, leaves: Sequence[bytes], *,
-        look_for_duplicates: bool,
+        self, frontier: Frontier, newest_head_ms: int | None, leaves: Sequence[bytes],
+        *, sql: DriverSql | None = None,
     ) -> _Growth:
-        """Lock the log and compute what appending ``leaves`` writes (nothing written)."""
+        """What appending ``leaves`` to the locked ``frontier`` writes (nothing written);
+        with ``sql``, first refuse leaves already in the log."""
         hashes = [hash_leaf(data) for data in leaves]
         if len(set(hashes)) != len(hashes):
             raise ConflictError(f"the {len(hashes)} leaves to append contain a leaf twice")
-        frontier, newest_head_ms = self._lock_state(session, sql)
-        for start in range(0, len(hashes) if look_for_duplicates else 0, _CHUNK):
-            chunk = hashes[start : start + _CHUNK]
-            found = sql.first(
-                f"SELECT leaf_index, leaf_hash FROM {LEAF_TABLE.name} "
-                f"WHERE leaf_hash IN ({placeholders(len(chunk))}) LIMIT 1",
-                chunk,
-            )
-            if found is not None:
-                raise ConflictError(
-                    f"leaf {bytes(found[1]).hex()[:16]}... is already in the log at "
-                    f"index {found[0]}"
-                )
+        if sql is not None:
+            _refuse_logged(sql, hashes)
         grown, created = frontier.append(hashes)
         entries = [LogEntry(frontier.size + i, h) for i, h in enumerate(hashes)]
         return _Growth(entries, frontier, grown, created, newest_head_ms)
 
     def _write(
-        self, sql: DriverSql, growth: _Growth, *, head: log_pb2.SignedTreeHead | None
+        self,
+        sql: DriverSql,
+        growth: _Growth,
+        *,
+        head: log_pb2.SignedTreeHead | None,
+        with_rows: LoggedRows | None = None,
+        session: Session | None = None,
     ) -> None:
-        """Leaves, nodes, the state row and (if given) the head: on PostgreSQL in one
-        statement, one round trip; elsewhere one statement each."""
+        """Leaves, nodes, the state row, (if given) the head and the rows logged with the
+        leaves: on PostgreSQL in one statement, one round trip; elsewhere one statement
+        each (the rows through Core, which converts their dates for SQLite)."""
         leaf_rows = [(e.index, e.leaf_hash) for e in growth.entries]
         node_rows = [(level, index, h) for (level, index), h in growth.created]
         state = (growth.grown.size, growth.grown.encode(), STATE_ROW_ID)
@@ -193,29 +201,44 @@ class TransparencyLog:
                 [r[0] for r in node_rows], [r[1] for r in node_rows],
                 [r[2] for r in node_rows],
             ]
+            writes = [_PG_WRITES]
             if head is not None:
+                writes.append(_PG_HEAD)
                 params.extend(_head_row(head))
-            sql.execute(_PG_APPEND_WITH_HEAD if head is not None else _PG_APPEND,
-                        [*params, *state])
+            if with_rows is not None:
+                insert_rows, columns = _pg_insert_from_arrays(with_rows.table)
+                writes.append(insert_rows)
+                params.extend([row[name] for row in with_rows.rows] for name in columns)
+            sql.execute(f"WITH {', '.join(writes)} {_UPDATE_STATE}", [*params, *state])
             return
         sql.execute_many(_INSERT_LEAF, leaf_rows)
         sql.execute_many(_INSERT_NODE, node_rows)
         sql.execute(_UPDATE_STATE, state)
         if head is not None:
             sql.execute(_INSERT_HEAD, _head_row(head))
+        if with_rows is not None:
+            if session is None:
+                raise ValueError("rows logged with the leaves need the session")
+            session.execute(_core_insert(with_rows.table), with_rows.rows)
 
-    def _lock_state(self, session: Session, sql: DriverSql) -> tuple[Frontier, int | None]:
-        """Lock the state row; the frontier and the newest head's timestamp under it."""
+    def _lock_state(
+        self, session: Session, sql: DriverSql, look_up: str | None, params: Sequence[Any]
+    ) -> tuple[Frontier, int | None, Any]:
+        """Lock the state row; the frontier, the newest head's timestamp and the value of
+        ``look_up`` under it."""
         # A no-op UPDATE is the portable "lock this row until commit": FOR UPDATE does not
         # exist on SQLite, and a write is what makes SQLite take its write lock. The
-        # newest head's timestamp comes back in the same statement (one round trip).
+        # newest head's timestamp (and the caller's look-up) come back in the same
+        # statement: one round trip.
+        extra = f", ({look_up})" if look_up is not None else ""
         row = sql.first(
             f"UPDATE {STATE_TABLE.name} SET tree_size = tree_size WHERE id = ? "
-            f"RETURNING tree_size, frontier, ({_NEWEST_HEAD_TIMESTAMP})",
-            (STATE_ROW_ID,),
+            f"RETURNING tree_size, frontier, ({_NEWEST_HEAD_TIMESTAMP}){extra}",
+            (STATE_ROW_ID, *params),
         )
         if row is not None:
-            return self._decode(row[0], row[1]), None if row[2] is None else int(row[2])
+            newest = None if row[2] is None else int(row[2])
+            return self._decode(row[0], row[1]), newest, row[3] if look_up else None
         # Tables made without SQLAlchemy's create hooks: start the empty tree, but only
         # if the log really is empty.
         if session.execute(select(LEAF_TABLE.c.leaf_index).limit(1)).first() is not None:
@@ -223,7 +246,11 @@ class TransparencyLog:
         session.execute(
             insert(STATE_TABLE).values(id=STATE_ROW_ID, tree_size=0, frontier=b"")
         )
-        return Frontier.empty(), None
+        looked_up = None
+        if look_up is not None:
+            found = sql.first(f"SELECT ({look_up})", tuple(params))
+            looked_up = None if found is None else found[0]
+        return Frontier.empty(), None, looked_up
 
     def _sign_head(self, tree_size: int, root: bytes, timestamp_ms: int) -> log_pb2.SignedTreeHead:
         key_id = self._signing_key.key_id
@@ -353,6 +380,77 @@ class TransparencyLog:
         return range_hashes(ranges, stored.__getitem__)
 
 
+def _refuse_logged(sql: DriverSql, hashes: list[bytes]) -> None:
+    """ConflictError naming the first of ``hashes`` already in the log."""
+    for start in range(0, len(hashes), _CHUNK):
+        chunk = hashes[start : start + _CHUNK]
+        found = sql.first(
+            f"SELECT leaf_index, leaf_hash FROM {LEAF_TABLE.name} "
+            f"WHERE leaf_hash IN ({placeholders(len(chunk))}) LIMIT 1",
+            chunk,
+        )
+        if found is not None:
+            raise ConflictError(
+                f"leaf {bytes(found[1]).hex()[:16]}... is already in the log at "
+                f"index {found[0]}"
+            )
+
+
+@dataclass
+class LockedLog:
+    """The log locked for one append in the caller's transaction (``TransparencyLog.lock``).
+
+    The lock is held until the caller commits or rolls back; append once."""
+
+    _log: TransparencyLog
+    _session: Session
+    _sql: DriverSql
+    _frontier: Frontier
+    _newest_head_ms: int | None
+    looked_up: Any
+    """The value of ``lock``'s ``look_up`` expression (None without one)."""
+    _appended: bool = False
+
+    def append_batch(
+        self, leaves: Sequence[bytes], *, with_rows: LoggedRows | None = None
+    ) -> AppendedBatch:
+        """Log several leaves and sign a head over the grown tree: what group commit
+        needs, without reading back what it just wrote.
+
+        The head is for the tree as it will be once the caller commits; hand it out only
+        after the commit succeeded (module rules).
+
+        Unlike ``append_many`` it does not look for the leaves in the log first: its
+        caller (``authority.report_store``) has looked the reports up, and a leaf that
+        another replica logged meanwhile still fails the leaf table's unique key, which
+        the caller treats as a lost race. That saves a statement (on PostgreSQL, a round
+        trip) per batch."""
+        if not leaves:
+            raise ValueError("append_batch needs at least one leaf")
+        if self._appended:
+            raise ValueError("a locked log appends once; lock it again for the next batch")
+        if with_rows is not None and len(with_rows.rows) != len(leaves):
+            raise ValueError(
+                f"{len(with_rows.rows)} rows to write with {len(leaves)} leaves; "
+                "one row per leaf is needed"
+            )
+        self._appended = True
+        log = self._log
+        growth = log._grow(self._frontier, self._newest_head_ms, leaves)
+        timestamp_ms = max(log._clock_ms(), growth.newest_head_ms or 0)
+        head = log._sign_head(growth.grown.size, growth.grown.root(), timestamp_ms)
+        if with_rows is not None:
+            for row, entry in zip(with_rows.rows, growth.entries, strict=True):
+                row[with_rows.index_column] = entry.index
+        log._write(self._sql, growth, head=head, with_rows=with_rows, session=self._session)
+        # Nodes the caller may use for proofs against this head without reading them:
+        # the old frontier (committed before) and the nodes this append completed.
+        previous = growth.previous
+        known = dict(zip(perfect_subtrees(0, previous.size), previous.hashes, strict=True))
+        known.update(growth.created)
+        return AppendedBatch(entries=growth.entries, head=head, nodes=known)
+
+
 def _select_nodes(count: int) -> TextClause:
     """Nodes by primary key, as an OR of key equalities. Not a row-value IN: SQLite plans
     "(level, node_index) IN (VALUES ...)" as a full scan, while it (and PostgreSQL, with a
@@ -391,8 +489,31 @@ _PG_HEAD = (
     "(tree_size, root_hash, timestamp_ms, signature, authority_key_id) "
     "VALUES (?, ?, ?, ?, ?))"
 )
-_PG_APPEND = f"WITH {_PG_WRITES} {_UPDATE_STATE}"
-_PG_APPEND_WITH_HEAD = f"WITH {_PG_WRITES}, {_PG_HEAD} {_UPDATE_STATE}"
+
+
+@lru_cache(maxsize=8)
+def _pg_insert_from_arrays(table: Table) -> tuple[str, tuple[str, ...]]:
+    """A data-modifying CTE inserting ``table``'s rows from one array per column, and
+    the column order its parameters follow. Arrays are cast to the column's type without
+    its length (``VARCHAR``, not ``VARCHAR(36)``): an explicit cast to a length would
+    silently cut an overlong value, where the insert's own assignment refuses it."""
+    dialect = postgresql.dialect()  # type: ignore[no-untyped-call]
+    columns = tuple(column.name for column in table.columns)
+    casts = ", ".join(
+        f"?::{re.sub(r'[(][^)]*[)]', '', column.type.compile(dialect=dialect))}[]"
+        for column in table.columns
+    )
+    return (
+        f"new_{table.name} AS (INSERT INTO {table.name} ({', '.join(columns)}) "
+        f"SELECT * FROM unnest({casts}))",
+        columns,
+    )
+
+
+@lru_cache(maxsize=8)
+def _core_insert(table: Table) -> Insert:
+    """Built once per table: Core caches the compiled form of the same object."""
+    return insert(table)
 
 
 def _head_row(head: log_pb2.SignedTreeHead) -> tuple[int, bytes, int, bytes, str]:

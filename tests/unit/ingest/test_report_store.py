@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import event, text
+from sqlalchemy import create_engine, event, text
 from sqlalchemy.engine import Engine
 
 from authority.database import open_database
@@ -125,3 +125,35 @@ def test_a_database_refusing_writes_is_unavailable_with_its_reason(
         assert isinstance(outcome, UnavailableError)
         assert "readonly" in str(outcome) and "retry later" in str(outcome)
         assert "Confidential" not in str(outcome)
+
+
+def test_a_database_refusing_writes_still_answers_repeats_in_a_mixed_batch() -> None:
+    """PostgreSQL read-only (SQLite's BEGIN IMMEDIATE is already refused): the log's lock
+    is a write, so it fails first; what is stored is answered anyway, each new report gets
+    the refusal, and a conflict is still a conflict."""
+    log = TransparencyLog(signing_key=AUTHORITY, authority_id="a")
+    kept = submission()
+    with postgres_database() as url:
+        writable = open_database(url)
+        first = stored(ReportStore(engine=writable, log=log).store_batch([kept])[0])
+        writable.dispose()
+        read_only = create_engine(
+            url, connect_args={"options": "-c default_transaction_read_only=on"}
+        )
+        try:
+            changed = submission(kept.report.report_id, title="Another title")
+            outcomes = ReportStore(engine=read_only, log=log).store_batch(
+                [kept, submission(title="Confidential title"), changed]
+            )
+        finally:
+            read_only.dispose()
+    repeat, refused, conflict = outcomes
+    again = stored(repeat)
+    assert again.already_stored and again.statement == first.statement
+    verify_inclusion(
+        leaf_hash(kept.signed), again.statement.log_index, again.head.tree_size,
+        list(again.proof.audit_path), again.head.root_hash,
+    )
+    assert isinstance(refused, UnavailableError)
+    assert "read-only" in str(refused) and "Confidential" not in str(refused)
+    assert isinstance(conflict, ConflictError)
