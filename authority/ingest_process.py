@@ -56,6 +56,7 @@ from authority.ingest_wire import (
     STOP,
     ChildChannels,
     PartyEncoder,
+    bound_waits,
     decode_answer,
     exchange,
 )
@@ -229,7 +230,7 @@ class IngestProcess:
                 raise UnavailableError("the ingest process is restarting; retry") from None
             finally:
                 theirs.close()
-            ours.settimeout(self._wait_s)
+            bound_waits(ours, self._wait_s)
             held = _Held(self._generation, ours)
         self._local.held = held
         return held.sock

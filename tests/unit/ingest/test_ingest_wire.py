@@ -8,6 +8,7 @@ from __future__ import annotations
 import pickle
 import socket
 import threading
+import time
 from collections.abc import Iterator
 
 import pytest
@@ -19,6 +20,7 @@ from authority.ingest_wire import (
     FrameReader,
     PartyDecoder,
     PartyEncoder,
+    bound_waits,
     decode_answer,
     encode_answer,
     exchange,
@@ -150,3 +152,18 @@ def test_stop_or_a_closed_control_socket_ends_taking(
         parent.shutdown(socket.SHUT_WR)
     assert channels.take(10, block=True) == []
     assert channels.stopped
+
+
+def test_a_bounded_wait_that_runs_out_is_a_timeout_and_an_answer_in_time_is_not() -> None:
+    """``bound_waits`` keeps the socket blocking (no poll before each call) and lets the
+    kernel end the wait; ``exchange`` says TimeoutError, as ``settimeout`` would."""
+    ours, theirs = socket.socketpair()
+    with ours, theirs:
+        bound_waits(ours, 0.2)
+        assert ours.gettimeout() is None  # blocking: Python adds no poll of its own
+        started = time.monotonic()
+        with pytest.raises(TimeoutError):
+            exchange(ours, b"nobody answers")
+        assert time.monotonic() - started > 0.15
+        send_frame(theirs, b"late but whole")  # the next exchange still works
+        assert exchange(ours, b"again") == b"late but whole"
