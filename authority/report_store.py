@@ -153,7 +153,7 @@ class ReportStore:
         self, batch: Sequence[Submission]
     ) -> list[Stored | BaseException]:
         with session_scope(self._engine) as session:
-            ids = sorted({s.report.report_id for s in batch})
+            ids = _report_ids(batch)
             # The log's lock first, asking in the same statement which of the batch's
             # reports are stored already (on PostgreSQL: one round trip for both).
             locked = self._log.lock(session, look_up=_stored_ids_sql(session, len(ids)),
@@ -175,12 +175,8 @@ class ReportStore:
                 except ConflictError:
                     raise _RaceLost() from None
                 head, in_transaction = appended.head, appended.nodes
-            indexes = [p.row["log_index"] for p in plans if p.row is not None]
-            proofs, nodes_used = self._proofs.proofs(
-                session, indexes, head.tree_size, in_transaction
-            )
-        self._proofs.remember(nodes_used)
-        return [self._outcome(plan, head, proofs) for plan in plans]
+            proofs, nodes_used = self._proofs_for(session, plans, head, in_transaction)
+        return self._outcomes(plans, head, proofs, nodes_used)
 
     def _answer_repeats(
         self, batch: Sequence[Submission], failure: UnavailableError
@@ -189,7 +185,7 @@ class ReportStore:
         get ``failure``. Without the log's lock: nothing is written."""
         try:
             with session_scope(self._engine) as session:
-                known = self._stored_rows(session, sorted({s.report.report_id for s in batch}))
+                known = self._stored_rows(session, _report_ids(batch))
                 if not known:
                     return [failure] * len(batch)
                 plans = []
@@ -198,10 +194,30 @@ class ReportStore:
                     plans.append(_Planned(None, False, failure) if existing is None
                                  else _repeat(submission, existing))
                 head = self._log.signed_tree_head(session)
-                indexes = [p.row["log_index"] for p in plans if p.row is not None]
-                proofs, nodes_used = self._proofs.proofs(session, indexes, head.tree_size, {})
+                proofs, nodes_used = self._proofs_for(session, plans, head, {})
         except SQLAlchemyError:
             return [failure] * len(batch)
+        return self._outcomes(plans, head, proofs, nodes_used)
+
+    def _proofs_for(
+        self,
+        session: Session,
+        plans: list[_Planned],
+        head: log_pb2.SignedTreeHead,
+        in_transaction: dict[NodeId, bytes],
+    ) -> tuple[dict[int, log_pb2.InclusionProof], dict[NodeId, bytes]]:
+        """Inclusion proofs against ``head`` for every plan with a row (new or repeat)."""
+        indexes = [p.row["log_index"] for p in plans if p.row is not None]
+        return self._proofs.proofs(session, indexes, head.tree_size, in_transaction)
+
+    def _outcomes(
+        self,
+        plans: list[_Planned],
+        head: log_pb2.SignedTreeHead,
+        proofs: dict[int, log_pb2.InclusionProof],
+        nodes_used: dict[NodeId, bytes],
+    ) -> list[Stored | BaseException]:
+        """After the commit: remember the nodes the proofs used, and answer each plan."""
         self._proofs.remember(nodes_used)
         return [self._outcome(plan, head, proofs) for plan in plans]
 
@@ -258,6 +274,10 @@ class ReportStore:
                 select(*columns).where(REPORT_TABLE.c.report_id.in_(ids))
             )
         }
+
+
+def _report_ids(batch: Sequence[Submission]) -> list[str]:
+    return sorted({s.report.report_id for s in batch})
 
 
 def _repeat(submission: Submission, existing: dict[str, Any]) -> _Planned:

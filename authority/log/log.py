@@ -142,7 +142,7 @@ class TransparencyLog:
         sql = DriverSql(session)
         frontier, newest_head_ms, _ = self._lock_state(session, sql, None, ())
         growth = self._grow(frontier, newest_head_ms, leaves, sql=sql)
-        self._write(sql, growth, head=None)
+        self._write(session, sql, growth, head=None)
         return growth.entries
 
     def append_batch(
@@ -182,12 +182,12 @@ class TransparencyLog:
 
     def _write(
         self,
+        session: Session,
         sql: DriverSql,
         growth: _Growth,
         *,
         head: log_pb2.SignedTreeHead | None,
         with_rows: LoggedRows | None = None,
-        session: Session | None = None,
     ) -> None:
         """Leaves, nodes, the state row, (if given) the head and the rows logged with the
         leaves: on PostgreSQL in one statement, one round trip; elsewhere one statement
@@ -217,8 +217,6 @@ class TransparencyLog:
         if head is not None:
             sql.execute(_INSERT_HEAD, _head_row(head))
         if with_rows is not None:
-            if session is None:
-                raise ValueError("rows logged with the leaves need the session")
             session.execute(_core_insert(with_rows.table), with_rows.rows)
 
     def _lock_state(
@@ -442,7 +440,7 @@ class LockedLog:
         if with_rows is not None:
             for row, entry in zip(with_rows.rows, growth.entries, strict=True):
                 row[with_rows.index_column] = entry.index
-        log._write(self._sql, growth, head=head, with_rows=with_rows, session=self._session)
+        log._write(self._session, self._sql, growth, head=head, with_rows=with_rows)
         # Nodes the caller may use for proofs against this head without reading them:
         # the old frontier (committed before) and the nodes this append completed.
         previous = growth.previous
