@@ -8,6 +8,7 @@ only; ``authority.ingest_process`` loads it only inside the child.
 from __future__ import annotations
 
 import logging
+import math
 from dataclasses import dataclass
 
 from sqlalchemy.engine import Engine
@@ -24,6 +25,20 @@ from nearmiss.signing import SigningKey
 from nearmiss.v1 import report_pb2
 
 logger = logging.getLogger("nearmiss.authority")
+
+# A batch may always hold this many, however few callers take turns.
+MIN_BATCH_LIMIT = 1
+
+
+def batch_limit(active_callers: int, max_batch: int) -> int:
+    """How many requests the next batch may take: half the callers taking turns.
+
+    Why half: a batch holding every caller answers them all at once; they come back
+    through the gRPC process together while this process idles, and the first one back
+    is then stored alone. Measured at 16 nodes (benchmarks/load/RESULTS.md, sixth pass):
+    batches of 16 and of 1 alternated and this process idled ~20% of its time. With at
+    most half, one group is checked and stored while the other is on its way back."""
+    return max(MIN_BATCH_LIMIT, min(max_batch, math.ceil(active_callers / 2)))
 
 
 @dataclass
@@ -74,10 +89,12 @@ class BatchIngest:
         """Answer requests until the parent says stop or is gone.
 
         One thread: check what is waiting (and what arrives meanwhile), store it in one
-        transaction, answer, repeat. A second stage storing while the next requests are
-        checked measured no better on two cores (benchmarks/load/RESULTS.md)."""
+        transaction, answer, repeat; at most ``batch_limit`` requests a batch. A second
+        stage storing while the next requests are checked measured no better on two
+        cores (benchmarks/load/RESULTS.md)."""
         while True:
-            group = self._take_and_check(channels, max_batch)
+            limit = batch_limit(channels.active_callers(), max_batch)
+            group = self._take_and_check(channels, limit)
             if group.size:
                 channels.answer(self._store_group(group))
             if channels.stopped:

@@ -33,6 +33,7 @@ import pickle
 import select
 import socket
 import struct
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -57,6 +58,8 @@ READ_SIZE = 64 * 1024
 _RECEIPT, _ERROR, _FAILED = b"R", b"E", b"F"
 # Distinct callers remembered on either side (a network has tens to hundreds of labs).
 PARTY_CACHE_SIZE = 4096
+# A connection counts as an active caller while its last request is this recent.
+ACTIVE_WINDOW_S = 1.0
 
 
 class PartyEncoder:
@@ -178,6 +181,7 @@ def exchange(sock: socket.socket, request: bytes) -> bytes:
 class _Caller:
     sock: socket.socket
     reader: FrameReader
+    last_request_at: float = float("-inf")
 
 
 class ChildChannels:
@@ -205,14 +209,28 @@ class ChildChannels:
         requests: list[Request] = []
         control = self._control.fileno()
         while not self.stopped and limit > 0:
-            for fd, _events in self._poll.poll(None if block else 0):
-                if fd == control:
-                    self._control_message()
-                elif len(requests) < limit and not self.stopped:
-                    requests.extend(self._read(fd))
+            ready = [fd for fd, _events in self._poll.poll(None if block else 0)]
+            if control in ready:
+                ready.remove(control)
+                self._control_message()
+            if len(ready) > limit - len(requests):
+                # More are waiting than this batch takes: the least recently served
+                # first, so that no caller waits behind the same others every time.
+                ready.sort(key=lambda fd: self._callers[fd].last_request_at)
+            for fd in ready:
+                if len(requests) >= limit or self.stopped:
+                    break
+                requests.extend(self._read(fd))
             if requests or not block:
                 break
         return requests
+
+    def active_callers(self) -> int:
+        """Connections that sent a request in the last ``ACTIVE_WINDOW_S``: how many
+        callers are taking turns right now (the gRPC process's idle threads keep their
+        connections, so the number of connections says less)."""
+        since = time.monotonic() - ACTIVE_WINDOW_S
+        return sum(1 for caller in self._callers.values() if caller.last_request_at >= since)
 
     def answer(self, answers: Iterable[tuple[int, Answer]]) -> None:
         for request_id, answer in answers:
@@ -252,6 +270,7 @@ class ChildChannels:
         if not data:  # that thread's connection closed (timeout, restart, thread ended)
             self._drop(fd)
             return []
+        caller.last_request_at = time.monotonic()
         requests: list[Request] = []
         for frame in caller.reader.feed(data):
             try:

@@ -167,3 +167,63 @@ def test_a_bounded_wait_that_runs_out_is_a_timeout_and_an_answer_in_time_is_not(
         assert time.monotonic() - started > 0.15
         send_frame(theirs, b"late but whole")  # the next exchange still works
         assert exchange(ours, b"again") == b"late but whole"
+
+
+def wait_for_requests(channels: ChildChannels, count: int) -> None:
+    """Until ``count`` connections have a request waiting (peeking, not taking)."""
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        ready = [fd for fd, _ in channels._poll.poll(10) if fd in channels._callers]
+        if len(ready) >= count:
+            return
+    raise AssertionError(f"{count} requests did not arrive")
+
+
+def accept_connections(channels: ChildChannels, count: int) -> None:
+    """Let the child register ``count`` new connections (one CONNECT message per poll)."""
+    deadline = time.monotonic() + 10
+    while len(channels._callers) < count and time.monotonic() < deadline:
+        assert channels.take(1, block=False) == []
+
+
+def test_a_limited_take_serves_the_least_recently_served_caller_first(
+    control: tuple[socket.socket, ChildChannels],
+) -> None:
+    """Three callers always waiting, one taken at a time: each is served in turn, none
+    waits behind the same others every time (poll lists ready connections in a fixed
+    order)."""
+    parent, channels = control
+    encoder = PartyEncoder()
+    callers = [connect(parent) for _ in range(3)]
+    accept_connections(channels, 3)
+    for n, caller in enumerate(callers):
+        send_frame(caller, encoder.request(AURORA, f"first-{n}".encode()))
+    served: list[bytes] = []
+    for _ in range(6):
+        wait_for_requests(channels, 3)
+        [(request_id, _party, body)] = channels.take(1, block=True)
+        served.append(body)
+        channels.answer([(request_id, b"receipt")])
+        caller = callers[int(body.decode().rsplit("-", 1)[1])]
+        FrameReader().feed(caller.recv(4096))
+        send_frame(caller, encoder.request(AURORA, b"again-" + body.rsplit(b"-", 1)[1]))
+    first_turn = {body.rsplit(b"-", 1)[1] for body in served[:3]}
+    second_turn = {body.rsplit(b"-", 1)[1] for body in served[3:]}
+    assert first_turn == second_turn == {b"0", b"1", b"2"}
+    for caller in callers:
+        caller.close()
+
+
+def test_active_callers_are_the_connections_that_sent_recently(
+    control: tuple[socket.socket, ChildChannels],
+) -> None:
+    parent, channels = control
+    encoder = PartyEncoder()
+    talking, silent = connect(parent), connect(parent)
+    send_frame(talking, encoder.request(AURORA, b"report"))
+    taken = channels.take(10, block=True)
+    assert len(taken) == 1
+    assert len(channels._callers) == 2  # both connected
+    assert channels.active_callers() == 1
+    talking.close()
+    silent.close()
