@@ -21,6 +21,11 @@ Rules:
 * Which reports are stored already is asked in the log's locking statement (on
   PostgreSQL one round trip for both), and the new rows are written in the log's write
   statement (``authority.log.LoggedRows``).
+* On PostgreSQL a batch is first tried as a *guarded* append, in autocommit
+  (``TransparencyLog.guarded``): one statement reads the log's state and the look-up,
+  one writes everything if the log did not grow meanwhile — two round trips, where a
+  locked transaction takes four (BEGIN, lock, write, COMMIT). A batch that finds the log
+  moved (another replica appended) is retried under the lock, which always progresses.
 """
 
 from __future__ import annotations
@@ -43,7 +48,7 @@ from sqlmodel import Session
 from authority.batch_proofs import BatchProofs
 from authority.database import database_reason, session_scope
 from authority.driver_sql import placeholders
-from authority.log import LoggedRows, TransparencyLog
+from authority.log import LoggedRows, LogMoved, TransparencyLog
 from authority.log.merkle import NodeId
 from authority.receipts import assemble_receipt, statement_for
 from authority.records import ReportRecord
@@ -117,16 +122,23 @@ class ReportStore:
         self._engine = engine
         self._log = log
         self._proofs = BatchProofs()
+        # Guarded appends (module rules) run on the same pool, in autocommit.
+        self._autocommit_engine: Engine | None = (
+            engine.execution_options(isolation_level="AUTOCOMMIT")
+            if engine.dialect.name == "postgresql" else None
+        )
 
     def store_batch(
         self, batch: Sequence[Submission]
     ) -> list[Stored | BaseException]:
         """One outcome per submission, in order (see the module rules)."""
         reconnected = False
+        guarded = self._autocommit_engine is not None
         for _ in range(RACE_RETRIES):
             try:
-                return self._try_store(batch)
+                return self._try_store(batch, guarded=guarded)
             except (_RaceLost, IntegrityError):
+                guarded = False  # under the lock from now on: a locked append progresses
                 continue
             except DBAPIError as error:
                 if error.connection_invalidated and not reconnected:
@@ -136,7 +148,7 @@ class ReportStore:
                     reconnected = True
                     continue
                 # A database that refuses writes (read-only, full) refuses the log's
-                # lock too; what is stored already can still be answered.
+                # lock or the guarded write too; what is stored can still be answered.
                 return self._answer_repeats(batch, database_unavailable(error))
             except SQLAlchemyError as error:  # e.g. a connection invalidated mid-batch
                 failure: BaseException = UnavailableError(
@@ -150,14 +162,21 @@ class ReportStore:
         return [busy] * len(batch)
 
     def _try_store(
-        self, batch: Sequence[Submission]
+        self, batch: Sequence[Submission], *, guarded: bool
     ) -> list[Stored | BaseException]:
-        with session_scope(self._engine) as session:
+        autocommit = self._autocommit_engine if guarded else None
+        with session_scope(autocommit or self._engine) as session:
             ids = _report_ids(batch)
-            # The log's lock first, asking in the same statement which of the batch's
-            # reports are stored already (on PostgreSQL: one round trip for both).
-            locked = self._log.lock(session, look_up=_stored_ids_sql(session, len(ids)),
-                                    params=ids)
+            # The log's lock (or its state, for a guarded append) first, asking in the
+            # same statement which of the batch's reports are stored already.
+            look_up = _stored_ids_sql(session, len(ids))
+            if autocommit is not None:
+                maybe = self._log.guarded(session, look_up=look_up, params=ids)
+                if maybe is None:  # no state row yet: the lock starts the tree
+                    raise _RaceLost()
+                locked = maybe
+            else:
+                locked = self._log.lock(session, look_up=look_up, params=ids)
             known = self._stored_rows(session, _stored_ids(locked.looked_up))
             plans, new = self._plan(batch, known)
             if not new:
@@ -172,7 +191,7 @@ class ReportStore:
                     appended = locked.append_batch(
                         [leaf_data(s) for s, _ in new], with_rows=rows
                     )
-                except ConflictError:
+                except (ConflictError, LogMoved):
                     raise _RaceLost() from None
                 head, in_transaction = appended.head, appended.nodes
             proofs, nodes_used = self._proofs_for(session, plans, head, in_transaction)

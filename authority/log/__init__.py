@@ -10,6 +10,7 @@ from authority.log.log import (
     LogCorruptError,
     LogEntry,
     LoggedRows,
+    LogMoved,
     TransparencyLog,
 )
 from authority.log.tables import create_tables
@@ -18,6 +19,7 @@ __all__ = [
     "AppendedBatch",
     "LogCorruptError",
     "LogEntry",
+    "LogMoved",
     "LoggedRows",
     "TransparencyLog",
     "create_tables",

@@ -10,6 +10,14 @@ Rules:
   holds the row lock until commit, SQLite's write lock does the same. Leaf indexes are
   therefore dense and unique, and the stored frontier is always the one the new leaves
   extend. Duplicate leaf hashes are refused before anything is written.
+* On PostgreSQL an append may instead be *guarded* (``TransparencyLog.guarded``): the
+  state is read without a lock, and the one write statement updates the state row only
+  if the tree still has the size that was read, writing nothing otherwise. Run on a
+  connection in autocommit, read and write are one statement each, with no BEGIN or
+  COMMIT of their own: two round trips per append instead of four. Sizes only grow, so
+  an unchanged size means nobody appended meanwhile; a moved log raises ``LogMoved``
+  and the caller appends again (under the lock). The order and density rules above hold
+  either way.
 * An append reads one row and writes the leaf, the O(1) amortized nodes it completes and
   the state row. A proof reads the state row and O(log n) nodes by primary key. Nothing
   scans the log.
@@ -66,6 +74,11 @@ _NODE_CHUNK = 200
 
 class LogCorruptError(PreconditionError):
     """The stored log contradicts itself; the authority must stop signing heads."""
+
+
+class LogMoved(Exception):
+    """A guarded append found that the log grew after its state was read: nothing was
+    written. Not a user-facing error; the caller appends again."""
 
 
 @dataclass(frozen=True)
@@ -165,6 +178,29 @@ class TransparencyLog:
         frontier, newest_head_ms, looked_up = self._lock_state(session, sql, look_up, params)
         return LockedLog(self, session, sql, frontier, newest_head_ms, looked_up)
 
+    def guarded(
+        self, session: Session, *, look_up: str | None = None, params: Sequence[Any] = ()
+    ) -> LockedLog | None:
+        """Read the log's state for a guarded append, without a lock (PostgreSQL only;
+        see the module rules); ``look_up`` as in ``lock``. None when the log has no
+        state row yet: take ``lock``, which starts the tree."""
+        sql = DriverSql(session)
+        if sql.dialect != "postgresql":
+            raise ValueError("a guarded append needs PostgreSQL; use lock()")
+        extra = f", ({look_up})" if look_up is not None else ""
+        row = sql.first(
+            f"SELECT tree_size, frontier, ({_NEWEST_HEAD_TIMESTAMP}){extra} "
+            f"FROM {STATE_TABLE.name} WHERE id = ?",
+            (*params, STATE_ROW_ID),
+        )
+        if row is None:
+            return None
+        newest = None if row[2] is None else int(row[2])
+        return LockedLog(
+            self, session, sql, self._decode(row[0], row[1]), newest,
+            row[3] if look_up else None, guard_size=int(row[0]),
+        )
+
     def _grow(
         self, frontier: Frontier, newest_head_ms: int | None, leaves: Sequence[bytes],
         *, sql: DriverSql | None = None,
@@ -188,10 +224,13 @@ class TransparencyLog:
         *,
         head: log_pb2.SignedTreeHead | None,
         with_rows: LoggedRows | None = None,
+        guard_size: int | None = None,
     ) -> None:
         """Leaves, nodes, the state row, (if given) the head and the rows logged with the
         leaves: on PostgreSQL in one statement, one round trip; elsewhere one statement
-        each (the rows through Core, which converts their dates for SQLite)."""
+        each (the rows through Core, which converts their dates for SQLite). With
+        ``guard_size`` (PostgreSQL), all of it only if the tree still has that size;
+        LogMoved if not."""
         leaf_rows = [(e.index, e.leaf_hash) for e in growth.entries]
         node_rows = [(level, index, h) for (level, index), h in growth.created]
         state = (growth.grown.size, growth.grown.encode(), STATE_ROW_ID)
@@ -209,8 +248,20 @@ class TransparencyLog:
                 insert_rows, columns = _pg_insert_from_arrays(with_rows.table)
                 writes.append(insert_rows)
                 params.extend([row[name] for row in with_rows.rows] for name in columns)
-            sql.execute(f"WITH {', '.join(writes)} {_UPDATE_STATE}", [*params, *state])
+            if guard_size is None:
+                ctes = ", ".join(write.format(only_if="") for write in writes)
+                sql.execute(f"WITH {ctes} {_UPDATE_STATE}", [*params, *state])
+                return
+            ctes = ", ".join(write.format(only_if=_ONLY_IF_GUARDED) for write in writes)
+            row = sql.first(
+                f"WITH {_PG_GUARD}, {ctes} SELECT count(*) FROM guard",
+                [*state, guard_size, *params],
+            )
+            if row is None or row[0] != 1:
+                raise LogMoved()
             return
+        if guard_size is not None:
+            raise ValueError("a guarded append needs PostgreSQL")
         sql.execute_many(_INSERT_LEAF, leaf_rows)
         sql.execute_many(_INSERT_NODE, node_rows)
         sql.execute(_UPDATE_STATE, state)
@@ -396,7 +447,9 @@ def _refuse_logged(sql: DriverSql, hashes: list[bytes]) -> None:
 
 @dataclass
 class LockedLog:
-    """The log locked for one append in the caller's transaction (``TransparencyLog.lock``).
+    """The log locked for one append in the caller's transaction (``TransparencyLog.lock``),
+    or read for one guarded append (``TransparencyLog.guarded``: no lock; the write
+    raises LogMoved if the log grew meanwhile).
 
     The lock is held until the caller commits or rolls back; append once."""
 
@@ -407,6 +460,8 @@ class LockedLog:
     _newest_head_ms: int | None
     looked_up: Any
     """The value of ``lock``'s ``look_up`` expression (None without one)."""
+    guard_size: int | None = None
+    """Set by ``TransparencyLog.guarded``: the size the write requires (no lock held)."""
     _appended: bool = False
 
     def append_batch(
@@ -440,7 +495,8 @@ class LockedLog:
         if with_rows is not None:
             for row, entry in zip(with_rows.rows, growth.entries, strict=True):
                 row[with_rows.index_column] = entry.index
-        log._write(self._session, self._sql, growth, head=head, with_rows=with_rows)
+        log._write(self._session, self._sql, growth, head=head, with_rows=with_rows,
+                   guard_size=self.guard_size)
         # Nodes the caller may use for proofs against this head without reading them:
         # the old frontier (committed before) and the nodes this append completed.
         previous = growth.previous
@@ -475,18 +531,26 @@ _INSERT_HEAD = (
     f"INSERT INTO {HEAD_TABLE.name} "
     "(tree_size, root_hash, timestamp_ms, signature, authority_key_id) VALUES (?, ?, ?, ?, ?)"
 )
-# PostgreSQL: the same writes as data-modifying CTEs of one UPDATE, from arrays.
+# PostgreSQL: the same writes as data-modifying CTEs of one UPDATE, from arrays. Each
+# ends in ``{only_if}``: empty, or for a guarded append ``_ONLY_IF_GUARDED``.
 _PG_WRITES = (
     f"new_leaves AS (INSERT INTO {LEAF_TABLE.name} (leaf_index, leaf_hash) "
-    "SELECT * FROM unnest(?::bigint[], ?::bytea[])), "
+    "SELECT * FROM unnest(?::bigint[], ?::bytea[]){only_if}), "
     f"new_nodes AS (INSERT INTO {NODE_TABLE.name} (level, node_index, hash) "
-    "SELECT * FROM unnest(?::integer[], ?::bigint[], ?::bytea[]))"
+    "SELECT * FROM unnest(?::integer[], ?::bigint[], ?::bytea[]){only_if})"
 )
 _PG_HEAD = (
     f"new_head AS (INSERT INTO {HEAD_TABLE.name} "
     "(tree_size, root_hash, timestamp_ms, signature, authority_key_id) "
-    "VALUES (?, ?, ?, ?, ?))"
+    "SELECT ?, ?, ?, ?, ?{only_if})"
 )
+# A guarded append: the state row moves only from the size that was read, and every
+# other write of the statement happens only if it did.
+_PG_GUARD = (
+    f"guard AS (UPDATE {STATE_TABLE.name} SET tree_size = ?, frontier = ? "
+    "WHERE id = ? AND tree_size = ? RETURNING 1)"
+)
+_ONLY_IF_GUARDED = " WHERE EXISTS (SELECT 1 FROM guard)"
 
 
 @lru_cache(maxsize=8)
@@ -503,7 +567,7 @@ def _pg_insert_from_arrays(table: Table) -> tuple[str, tuple[str, ...]]:
     )
     return (
         f"new_{table.name} AS (INSERT INTO {table.name} ({', '.join(columns)}) "
-        f"SELECT * FROM unnest({casts}))",
+        f"SELECT * FROM unnest({casts}){{only_if}})",
         columns,
     )
 

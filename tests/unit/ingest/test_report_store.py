@@ -128,9 +128,10 @@ def test_a_database_refusing_writes_is_unavailable_with_its_reason(
 
 
 def test_a_database_refusing_writes_still_answers_repeats_in_a_mixed_batch() -> None:
-    """PostgreSQL read-only (SQLite's BEGIN IMMEDIATE is already refused): the log's lock
-    is a write, so it fails first; what is stored is answered anyway, each new report gets
-    the refusal, and a conflict is still a conflict."""
+    """PostgreSQL read-only (SQLite's BEGIN IMMEDIATE is already refused): the guarded
+    append's write fails (the log's lock would too: it is a write); what is stored is
+    answered anyway, each new report gets the refusal, and a conflict is still a
+    conflict."""
     log = TransparencyLog(signing_key=AUTHORITY, authority_id="a")
     kept = submission()
     with postgres_database() as url:
@@ -157,3 +158,52 @@ def test_a_database_refusing_writes_still_answers_repeats_in_a_mixed_batch() -> 
     assert isinstance(refused, UnavailableError)
     assert "read-only" in str(refused) and "Confidential" not in str(refused)
     assert isinstance(conflict, ConflictError)
+
+
+def test_postgresql_stores_a_batch_in_two_statements_and_retries_a_lost_race_locked(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A guarded append (no BEGIN, lock or COMMIT: two statements). When another replica
+    appends between its read and its write, nothing of the batch is written and it is
+    stored again under the lock: every report once, one consistent log."""
+    log = TransparencyLog(signing_key=AUTHORITY, authority_id="a")
+    with postgres_database() as url:
+        engine, replica = open_database(url), open_database(url)
+        try:
+            store, other = ReportStore(engine=engine, log=log), ReportStore(engine=replica, log=log)
+            statements: list[str] = []
+            event.listen(engine, "before_cursor_execute",
+                         lambda _c, _k, statement, *_: statements.append(statement))
+            assert stored(store.store_batch([submission()])[0]).statement.log_index == 0
+            assert len(statements) == 2
+
+            theirs = submission(title="Theirs")
+            real_guarded = TransparencyLog.guarded
+
+            def replica_appends_meanwhile(self: TransparencyLog, session: Any, **kw: Any) -> Any:
+                read = real_guarded(self, session, **kw)
+                if not started:  # once, and not again inside the replica's own store
+                    started.append(True)
+                    theirs_outcome.append(other.store_batch([theirs])[0])
+                return read
+
+            started: list[bool] = []
+            theirs_outcome: list[Stored | BaseException] = []
+            monkeypatch.setattr(TransparencyLog, "guarded", replica_appends_meanwhile)
+            ours = [submission(), submission()]
+            outcomes = [stored(o) for o in store.store_batch(ours)]
+            assert stored(theirs_outcome[0]).statement.log_index == 1
+            assert [o.statement.log_index for o in outcomes] == [2, 3]
+            for submitted, outcome in zip(ours, outcomes, strict=True):
+                verify_tree_head(outcome.head, AUTHORITY.verifying_key)
+                verify_inclusion(
+                    leaf_hash(submitted.signed), outcome.statement.log_index,
+                    outcome.head.tree_size, list(outcome.proof.audit_path),
+                    outcome.head.root_hash,
+                )
+            with engine.connect() as connection:
+                count = connection.execute(text("SELECT count(*) FROM nm_report")).scalar()
+            assert count == 4
+        finally:
+            engine.dispose()
+            replica.dispose()

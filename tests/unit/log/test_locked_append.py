@@ -1,5 +1,7 @@
 """``TransparencyLog.lock``: a look-up answered in the locking statement, rows written with
-the leaves (one statement on PostgreSQL), one append per lock — on SQLite and PostgreSQL."""
+the leaves (one statement on PostgreSQL), one append per lock — on SQLite and PostgreSQL;
+and ``TransparencyLog.guarded`` on PostgreSQL: the same append in two autocommit
+statements, written only if the log did not grow meanwhile."""
 
 from __future__ import annotations
 
@@ -18,12 +20,15 @@ from sqlalchemy import (
     create_engine,
     event,
     select,
+    text,
 )
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session
 
-from authority.log import LoggedRows, TransparencyLog, create_tables
+from authority.log import LoggedRows, LogMoved, TransparencyLog, create_tables
+from authority.log.tables import STATE_TABLE
+from nearmiss.proofs import hash_leaf
 
 METADATA = MetaData()
 LOGGED = Table(
@@ -143,3 +148,66 @@ def test_an_overlong_value_is_refused_not_cut(
     with Session(engine) as session:
         assert log.size(session) == 0
         assert session.execute(select(LOGGED)).all() == []
+
+
+def autocommit(engine: Engine) -> Engine:
+    return engine.execution_options(isolation_level="AUTOCOMMIT")
+
+
+def test_a_guarded_append_writes_what_a_locked_one_does_in_two_statements(
+    postgres_engine: Engine, log: TransparencyLog
+) -> None:
+    """No BEGIN, no COMMIT, no lock: one statement reads the state (and the look-up), one
+    writes leaves, nodes, head, state and rows."""
+    engine = autocommit(postgres_engine)
+    with Session(engine) as session:
+        log.append_many(session, [b"before"])
+    statements: list[str] = []
+    event.listen(postgres_engine, "before_cursor_execute",
+                 lambda _c, _k, statement, *_: statements.append(statement))
+    written = rows("alpha", "beta")
+    with Session(engine) as session:
+        guarded = log.guarded(
+            session, look_up=f"SELECT count(*) FROM {LOGGED.name}", params=[]
+        )
+        assert guarded is not None and guarded.looked_up == 0
+        appended = guarded.append_batch(
+            [b"a", b"b"], with_rows=LoggedRows(LOGGED, written, "position")
+        )
+    assert len(statements) == 2
+    assert [e.index for e in appended.entries] == [1, 2]
+    with Session(postgres_engine) as session:  # committed: another session sees it all
+        assert log.size(session) == 3
+        assert log.signed_tree_head(session) == appended.head
+        stored = session.execute(select(LOGGED).order_by(LOGGED.c.position)).all()
+    assert [(r.name, r.position) for r in stored] == [("alpha", 1), ("beta", 2)]
+
+
+def test_a_guarded_append_writes_nothing_if_the_log_grew_meanwhile(
+    postgres_engine: Engine, log: TransparencyLog
+) -> None:
+    engine = autocommit(postgres_engine)
+    with Session(engine) as session:
+        guarded = log.guarded(session)
+        assert guarded is not None
+        with Session(postgres_engine) as other:  # another replica appends in between
+            log.lock(other).append_batch([b"theirs"])
+            other.commit()
+        with pytest.raises(LogMoved):
+            guarded.append_batch([b"ours"], with_rows=LoggedRows(LOGGED, rows("ours"), "position"))
+    with Session(postgres_engine) as session:
+        assert log.size(session) == 1
+        assert session.execute(select(LOGGED)).all() == []
+        assert log.index_of(session, hash_leaf(b"ours")) is None
+        head = log.signed_tree_head(session)
+    assert head.tree_size == 1  # the one head stored is theirs
+
+
+def test_a_guarded_append_needs_postgresql_and_a_started_log(
+    sqlite_engine: Engine, postgres_engine: Engine, log: TransparencyLog
+) -> None:
+    with Session(sqlite_engine) as session, pytest.raises(ValueError, match="PostgreSQL"):
+        log.guarded(session)
+    with Session(autocommit(postgres_engine)) as session:
+        session.execute(text(f"DELETE FROM {STATE_TABLE.name}"))
+        assert log.guarded(session) is None  # the lock starts the tree
