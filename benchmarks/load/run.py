@@ -387,6 +387,10 @@ def main(argv: list[str] | None = None) -> None:
         parser.error("--rounds: must be at least 1")
     nodes = args.nodes or (4 if args.quick else 8)
     per_node = args.reports_per_node or (100 if args.quick else 300)
+    # Stopped with SIGTERM (a timeout, kill): unwind, so that every `process` block stops
+    # its server and the scratch directory goes; by default Python would just exit and
+    # leave the echo server or the authority running.
+    signal.signal(signal.SIGTERM, lambda _signum, _frame: sys.exit(128 + signal.SIGTERM))
 
     with tempfile.TemporaryDirectory(prefix="nearmiss-load-") as tmp:
         scratch = Path(tmp)
