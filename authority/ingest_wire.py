@@ -182,6 +182,9 @@ class _Caller:
     sock: socket.socket
     reader: FrameReader
     last_request_at: float = float("-inf")
+    """When a request was last read from it: who was served least recently."""
+    last_waiting_at: float = float("-inf")
+    """When it was last seen with a request waiting, read or not: who takes turns."""
 
 
 class ChildChannels:
@@ -213,6 +216,9 @@ class ChildChannels:
             if control in ready:
                 ready.remove(control)
                 self._control_message()
+            now = time.monotonic()
+            for fd in ready:
+                self._callers[fd].last_waiting_at = now
             if len(ready) > limit - len(requests):
                 # More are waiting than this batch takes: the least recently served
                 # first, so that no caller waits behind the same others every time.
@@ -226,11 +232,13 @@ class ChildChannels:
         return requests
 
     def active_callers(self) -> int:
-        """Connections that sent a request in the last ``ACTIVE_WINDOW_S``: how many
-        callers are taking turns right now (the gRPC process's idle threads keep their
-        connections, so the number of connections says less)."""
+        """Connections seen with a request waiting in the last ``ACTIVE_WINDOW_S``: how
+        many callers are taking turns right now (the gRPC process's idle threads keep
+        their connections, so the number of connections says less). Waiting, not only
+        read: after a quiet spell a burst counts in full at the first look, not one
+        caller per batch."""
         since = time.monotonic() - ACTIVE_WINDOW_S
-        return sum(1 for caller in self._callers.values() if caller.last_request_at >= since)
+        return sum(1 for caller in self._callers.values() if caller.last_waiting_at >= since)
 
     def answer(self, answers: Iterable[tuple[int, Answer]]) -> None:
         for request_id, answer in answers:

@@ -227,3 +227,22 @@ def test_active_callers_are_the_connections_that_sent_recently(
     assert channels.active_callers() == 1
     talking.close()
     silent.close()
+
+
+def test_callers_seen_waiting_count_as_active_before_they_are_read(
+    control: tuple[socket.socket, ChildChannels],
+) -> None:
+    """After a quiet spell nobody is active; a burst of four counts as four at the first
+    look, though that take reads only one (so the next batch may take half of them)."""
+    parent, channels = control
+    encoder = PartyEncoder()
+    callers = [connect(parent) for _ in range(4)]
+    accept_connections(channels, 4)
+    assert channels.active_callers() == 0
+    for n, caller in enumerate(callers):
+        send_frame(caller, encoder.request(AURORA, f"burst-{n}".encode()))
+    wait_for_requests(channels, 4)
+    assert len(channels.take(1, block=True)) == 1
+    assert channels.active_callers() == 4
+    for caller in callers:
+        caller.close()
