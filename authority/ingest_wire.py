@@ -58,7 +58,7 @@ READ_SIZE = 64 * 1024
 _RECEIPT, _ERROR, _FAILED = b"R", b"E", b"F"
 # Distinct callers remembered on either side (a network has tens to hundreds of labs).
 PARTY_CACHE_SIZE = 4096
-# A connection counts as an active caller while its last request is this recent.
+# A connection counts as an active caller while it was last seen waiting this recently.
 ACTIVE_WINDOW_S = 1.0
 
 
