@@ -226,6 +226,7 @@ class ChildChannels:
             for fd in ready:
                 if len(requests) >= limit or self.stopped:
                     break
+                self._callers[fd].last_request_at = now
                 requests.extend(self._read(fd))
             if requests or not block:
                 break
@@ -278,7 +279,6 @@ class ChildChannels:
         if not data:  # that thread's connection closed (timeout, restart, thread ended)
             self._drop(fd)
             return []
-        caller.last_request_at = time.monotonic()
         requests: list[Request] = []
         for frame in caller.reader.feed(data):
             try:

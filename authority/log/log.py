@@ -187,18 +187,15 @@ class TransparencyLog:
         sql = DriverSql(session)
         if sql.dialect != "postgresql":
             raise ValueError("a guarded append needs PostgreSQL; use lock()")
-        extra = f", ({look_up})" if look_up is not None else ""
         row = sql.first(
-            f"SELECT tree_size, frontier, ({_NEWEST_HEAD_TIMESTAMP}){extra} "
-            f"FROM {STATE_TABLE.name} WHERE id = ?",
+            f"SELECT {_state_columns(look_up)} FROM {STATE_TABLE.name} WHERE id = ?",
             (*params, STATE_ROW_ID),
         )
         if row is None:
             return None
-        newest = None if row[2] is None else int(row[2])
+        frontier, newest_head_ms, looked_up = self._parse_state(row, look_up)
         return LockedLog(
-            self, session, sql, self._decode(row[0], row[1]), newest,
-            row[3] if look_up else None, guard_size=int(row[0]),
+            self, session, sql, frontier, newest_head_ms, looked_up, guard_size=frontier.size
         )
 
     def _grow(
@@ -279,15 +276,13 @@ class TransparencyLog:
         # exist on SQLite, and a write is what makes SQLite take its write lock. The
         # newest head's timestamp (and the caller's look-up) come back in the same
         # statement: one round trip.
-        extra = f", ({look_up})" if look_up is not None else ""
         row = sql.first(
             f"UPDATE {STATE_TABLE.name} SET tree_size = tree_size WHERE id = ? "
-            f"RETURNING tree_size, frontier, ({_NEWEST_HEAD_TIMESTAMP}){extra}",
+            f"RETURNING {_state_columns(look_up)}",
             (STATE_ROW_ID, *params),
         )
         if row is not None:
-            newest = None if row[2] is None else int(row[2])
-            return self._decode(row[0], row[1]), newest, row[3] if look_up else None
+            return self._parse_state(row, look_up)
         # Tables made without SQLAlchemy's create hooks: start the empty tree, but only
         # if the log really is empty.
         if session.execute(select(LEAF_TABLE.c.leaf_index).limit(1)).first() is not None:
@@ -300,6 +295,14 @@ class TransparencyLog:
             found = sql.first(f"SELECT ({look_up})", tuple(params))
             looked_up = None if found is None else found[0]
         return Frontier.empty(), None, looked_up
+
+    def _parse_state(
+        self, row: Sequence[Any], look_up: str | None
+    ) -> tuple[Frontier, int | None, Any]:
+        """A row of ``_state_columns``: the frontier, the newest head's timestamp and the
+        look-up's value."""
+        newest = None if row[2] is None else int(row[2])
+        return self._decode(row[0], row[1]), newest, row[3] if look_up is not None else None
 
     def _sign_head(self, tree_size: int, root: bytes, timestamp_ms: int) -> log_pb2.SignedTreeHead:
         key_id = self._signing_key.key_id
@@ -427,6 +430,13 @@ class TransparencyLog:
                 f"{missing[0]}"
             )
         return range_hashes(ranges, stored.__getitem__)
+
+
+def _state_columns(look_up: str | None) -> str:
+    """What an append reads with the state row, locked or not: size, frontier, the newest
+    head's timestamp and (if given) the caller's look-up, in one statement."""
+    extra = f", ({look_up})" if look_up is not None else ""
+    return f"tree_size, frontier, ({_NEWEST_HEAD_TIMESTAMP}){extra}"
 
 
 def _refuse_logged(sql: DriverSql, hashes: list[bytes]) -> None:
