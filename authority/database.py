@@ -4,7 +4,9 @@ Rules: every table is a SQLModel table registered on ``SQLModel.metadata`` with 
 ``nm_`` prefix; ``open_database`` imports every module that defines tables before
 creating them, so a fresh database always gets the full schema. SQLite runs in WAL mode
 with synchronous=FULL (an acknowledged report survives power loss) and a busy timeout,
-so concurrent writers wait instead of failing.
+so concurrent writers wait instead of failing. PostgreSQL plans every statement for the
+tables as they are now (``plan_cache_mode = force_custom_plan``): a plan cached while a
+table was young keeps scanning it whole as it grows.
 """
 
 from __future__ import annotations
@@ -59,6 +61,24 @@ def _sqlite_begin_immediate(connection: Any) -> None:
     connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
+def _postgres_custom_plans(dbapi_connection: Any, _record: Any) -> None:
+    # psycopg prepares a statement run five times, and PostgreSQL then keeps one generic
+    # plan for it, planned for the tables' size at that moment. The ingest look-up
+    # (report ids IN a batch) planned on a fresh database kept a sequential scan of
+    # nm_report: 0.05 ms per batch at first, 5 ms at 4,800 reports, until autovacuum's
+    # ANALYZE a minute or more later (benchmarks/load/RESULTS.md, seventh pass). Custom
+    # plans see the current size and use the keys; planning a statement costs less than
+    # one such scan. Set per connection, after any options the URL gives.
+    autocommit = dbapi_connection.autocommit
+    dbapi_connection.autocommit = True
+    try:
+        cursor = dbapi_connection.cursor()
+        cursor.execute("SET plan_cache_mode = force_custom_plan")
+        cursor.close()
+    finally:
+        dbapi_connection.autocommit = autocommit
+
+
 def make_engine(database_url: str, **engine_options: Any) -> Engine:
     if database_url.startswith("sqlite"):
         engine = create_engine(
@@ -71,7 +91,10 @@ def make_engine(database_url: str, **engine_options: Any) -> Engine:
         return engine
     options: dict[str, Any] = {"pool_pre_ping": True, "pool_size": 10, "max_overflow": 20}
     options.update(engine_options)
-    return create_engine(database_url, **options)
+    engine = create_engine(database_url, **options)
+    if engine.dialect.name == "postgresql":
+        event.listen(engine, "connect", _postgres_custom_plans)
+    return engine
 
 
 def open_database(database_url: str, **engine_options: Any) -> Engine:
