@@ -44,6 +44,7 @@ class LoadResult:
     server_cpu_s: float = 0.0
     client_cpu_s: float = 0.0
     server_children_cpu_s: float = 0.0
+    database_cpu_s: float = 0.0
 
     @property
     def per_s(self) -> float:

@@ -165,11 +165,26 @@ def _cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def database_cpu_seconds() -> float:
+    """User + system CPU so far of this machine's PostgreSQL server processes (0 where
+    none runs here): the share of a report's cost that the server's own figure leaves
+    out."""
+    total = 0.0
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            with contextlib.suppress(OSError):
+                if (entry / "comm").read_text().strip() == "postgres":
+                    total += _cpu_seconds(int(entry.name))
+    return total
+
+
 def measured(served: Served, load: Callable[[str], LoadResult]) -> LoadResult:
-    """Run ``load`` against ``served`` and record both sides' CPU time."""
+    """Run ``load`` against ``served`` and record every side's CPU time."""
     (own_before, children_before), client_before = served.cpu_seconds(), time.process_time()
+    database_before = database_cpu_seconds()
     result = load(served.address)
     own_after, children_after = served.cpu_seconds()
+    result.database_cpu_s = database_cpu_seconds() - database_before
     result.server_children_cpu_s = children_after - children_before
     result.server_cpu_s = own_after - own_before + result.server_children_cpu_s
     result.client_cpu_s = time.process_time() - client_before
@@ -291,6 +306,9 @@ def summary(result: LoadResult) -> dict[str, float]:
             result.server_children_cpu_s * 1000 / max(1, result.calls), 3
         ),
         "client_cpu_ms_per_call": round(result.client_cpu_s * 1000 / max(1, result.calls), 3),
+        "database_cpu_ms_per_call": round(
+            result.database_cpu_s * 1000 / max(1, result.calls), 3
+        ),
         "server_cores_busy": round(result.server_cpu_s / result.seconds, 2)
         if result.seconds else 0.0,
         "seconds": round(result.seconds, 2),
