@@ -100,6 +100,13 @@ class BatchIngest:
             if channels.stopped:
                 return
 
+    def answer_group(self, requests: list[Request]) -> list[tuple[int, Answer]]:
+        """Check and store ``requests`` as one batch, as ``serve`` does with what it took
+        (benchmarks/load/store_only.py drives this directly, without gRPC)."""
+        group = _Checked({}, [])
+        self._check_into(group, requests)
+        return self._store_group(group) if group.size else []
+
     def _take_and_check(self, channels: ChildChannels, max_batch: int) -> _Checked:
         """Block for a request, then check it and whatever arrives meanwhile."""
         group = _Checked({}, [])

@@ -36,7 +36,7 @@ from nearmiss.receipt_check import verify_receipt
 from nearmiss.reportfile import load_report
 from nearmiss.signed_report import leaf_hash, sign_report
 from nearmiss.signing import SigningKey, VerifyingKey
-from nearmiss.v1 import report_pb2
+from nearmiss.v1 import authority_pb2, report_pb2
 from node.signer import prepare_for_sending
 from tests.conftest import EXAMPLES
 
@@ -260,3 +260,32 @@ def _alive(pid: int) -> bool:
     except OSError:
         return False
     return stat.rsplit(")", 1)[1].split()[0] != "Z"
+
+
+def test_one_group_checked_and_stored_in_this_process_answers_like_the_child(
+    network: DevNetwork, settings: IngestSettings
+) -> None:
+    # The ingest process's own loop body, without its sockets: what
+    # benchmarks/load/store_only.py measures.
+    from authority.ingest_batches import BatchIngest  # local: the child's module
+
+    good = [signed(network, LABS[0], f"Report {n}") for n in range(3)]
+    forged = signed(network, LABS[1])  # filed over LABS[0]'s connection: not its key
+    ingest = BatchIngest.open(settings)
+    try:
+        requests = [(n, lab(LABS[0]), s.SerializeToString()) for n, s in enumerate(good)]
+        forged_request = (9, lab(LABS[0]), forged.SerializeToString())
+        answers = dict(ingest.answer_group([*requests, forged_request]))
+        repeat = dict(ingest.answer_group(requests[:1]))
+    finally:
+        ingest.close()
+    def receipt(answer: object) -> authority_pb2.Receipt:
+        assert isinstance(answer, bytes), answer
+        return authority_pb2.Receipt.FromString(answer)
+
+    receipts = {n: receipt(answers[n]) for n in range(3)}
+    assert [r.statement.log_index for r in receipts.values()] == [0, 1, 2]
+    assert isinstance(answers[9], SignatureError)
+    again = receipt(repeat[0])
+    assert again.already_stored and again.statement == receipts[0].statement
+    assert stored_count(settings) == (3, 3)
