@@ -67,8 +67,9 @@ def _postgres_custom_plans(dbapi_connection: Any, _record: Any) -> None:
     # (report ids IN a batch) planned on a fresh database kept a sequential scan of
     # nm_report: 0.05 ms per batch at first, 5 ms at 4,800 reports, until autovacuum's
     # ANALYZE a minute or more later (benchmarks/load/RESULTS.md, seventh pass). Custom
-    # plans see the current size and use the keys; planning a statement costs less than
-    # one such scan. Set per connection, after any options the URL gives.
+    # plans see the current size and use the keys. Their price: PostgreSQL plans each
+    # execution, 0.1-0.25 ms for the ingest statements, ~0.3 ms per batch. Set per
+    # connection, after any options the URL gives.
     autocommit = dbapi_connection.autocommit
     dbapi_connection.autocommit = True
     try:
