@@ -245,11 +245,11 @@ class TransparencyLog:
                 insert_rows, columns = _pg_insert_from_arrays(with_rows.table)
                 writes.append(insert_rows)
                 params.extend([row[name] for row in with_rows.rows] for name in columns)
+            only_if = "" if guard_size is None else _ONLY_IF_GUARDED
+            ctes = ", ".join(write.format(only_if=only_if) for write in writes)
             if guard_size is None:
-                ctes = ", ".join(write.format(only_if="") for write in writes)
                 sql.execute(f"WITH {ctes} {_UPDATE_STATE}", [*params, *state])
                 return
-            ctes = ", ".join(write.format(only_if=_ONLY_IF_GUARDED) for write in writes)
             row = sql.first(
                 f"WITH {_PG_GUARD}, {ctes} SELECT count(*) FROM guard",
                 [*state, guard_size, *params],
