@@ -183,7 +183,11 @@ class ReportStore:
                 # Only repeats and conflicts: nothing to log; repeats get the current head.
                 if all(plan.row is None for plan in plans):
                     return [plan.error or ConflictError("nothing was stored") for plan in plans]
-                head = self._log.signed_tree_head(session)
+                try:
+                    # A guarded batch holds no lock, so it may not sign a new head.
+                    head = self._log.signed_tree_head(session, may_sign=autocommit is None)
+                except LogMoved:
+                    raise _RaceLost() from None
                 in_transaction: dict[NodeId, bytes] = {}
             else:
                 rows = LoggedRows(REPORT_TABLE, [row for _, row in new], "log_index")

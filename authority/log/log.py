@@ -24,7 +24,8 @@ Rules:
 * A tree head is signed over the committed tree only (``nearmiss.proofs.tree_head_message``),
   with a timestamp never earlier than the last head stored, and added to the session;
   it is kept when the caller commits. A head already stored for the current size and
-  root is returned again instead of signing a new one. Never hand a client a head signed
+  root is returned again instead of signing a new one; a new one is signed only under
+  the log's lock, so stored heads never go back to an older tree. Never hand a client a head signed
   inside a transaction that then rolls back: that head would describe a tree that does
   not exist.
 """
@@ -39,7 +40,7 @@ from functools import lru_cache
 from typing import Any
 
 from google.protobuf.timestamp_pb2 import Timestamp
-from sqlalchemy import Insert, Table, TextClause, func, insert, select, text
+from sqlalchemy import Insert, Table, TextClause, insert, select, text
 from sqlalchemy.dialects import postgresql
 from sqlmodel import Session
 
@@ -327,36 +328,61 @@ class TransparencyLog:
         return self._read_state(session).root()
 
     def signed_tree_head(
-        self, session: Session, *, at_least_size: int | None = None
+        self, session: Session, *, at_least_size: int | None = None, may_sign: bool = True
     ) -> log_pb2.SignedTreeHead:
-        """A head for the current tree, signed by the authority (see the module rules)."""
-        state = self._read_state(session)
-        if at_least_size is not None and state.size < at_least_size:
+        """A head for the current tree, signed by the authority (see the module rules).
+
+        The state and the newest stored head are read in one statement, so both describe
+        one snapshot (on PostgreSQL, read in two, an append committed between them made
+        a reader sign and store a head for an older tree after a newer one). A head for
+        that tree, under this key, is returned as stored; a new one is signed only under
+        the log's lock, after which no older tree can be signed. With ``may_sign`` False
+        (a session in autocommit, which cannot hold the lock) LogMoved is raised instead."""
+        sql = DriverSql(session)
+        row = sql.first(_STATE_AND_NEWEST_HEAD, (STATE_ROW_ID,))
+        if row is None:  # tables made without the state row: the lock below starts it
+            row = (None,) * 5 + (0, b"")
+        frontier = self._decode(row[5], row[6])
+        if at_least_size is not None and frontier.size < at_least_size:
             raise NotFoundError(
-                f"the log has {state.size} entries, fewer than the {at_least_size} asked for"
+                f"the log has {frontier.size} entries, fewer than the {at_least_size} asked for"
             )
-        root = state.root()
-        key_id = self._signing_key.key_id
-        # max(id) by key lookup; "ORDER BY id DESC LIMIT 1" reads the same row but SQLite
-        # plans it as a scan, which the no-scan test would rightly flag.
-        newest = select(func.max(HEAD_TABLE.c.id)).scalar_subquery()
-        last = session.execute(select(HEAD_TABLE).where(HEAD_TABLE.c.id == newest)).first()
-        if last is not None and last.tree_size == state.size:
-            if bytes(last.root_hash) != root:
-                raise LogCorruptError(
-                    f"a stored tree head for size {state.size} has root "
-                    f"{bytes(last.root_hash).hex()[:16]}..., but the stored tree computes "
-                    f"{root.hex()[:16]}...; refusing to sign a second root for that size"
-                )
-            if last.authority_key_id == key_id:
-                return _head_message(
-                    last.tree_size, bytes(last.root_hash), last.timestamp_ms,
-                    bytes(last.signature), key_id,
-                )
-        timestamp_ms = max(self._clock_ms(), last.timestamp_ms if last is not None else 0)
-        head = self._sign_head(state.size, root, timestamp_ms)
-        DriverSql(session).execute(_INSERT_HEAD, _head_row(head))
+        stored = self._stored_head(frontier, row[:5])
+        if stored is not None:
+            return stored
+        if not may_sign:
+            raise LogMoved("a new tree head must be signed under the log's lock")
+        # Appenders store their heads while holding the lock, so once it is ours the
+        # newest head and the state cannot move until the caller commits.
+        frontier, _, _ = self._lock_state(session, sql, None, ())
+        row = sql.first(_NEWEST_HEAD, ())
+        newest = (None,) * 5 if row is None else tuple(row)
+        stored = self._stored_head(frontier, newest)
+        if stored is not None:
+            return stored
+        timestamp_ms = max(self._clock_ms(), 0 if newest[2] is None else int(newest[2]))
+        head = self._sign_head(frontier.size, frontier.root(), timestamp_ms)
+        sql.execute(_INSERT_HEAD, _head_row(head))
         return head
+
+    def _stored_head(
+        self, frontier: Frontier, newest: Sequence[Any]
+    ) -> log_pb2.SignedTreeHead | None:
+        """The newest stored head (size, root, timestamp, signature, key id; all None if
+        there is none) when it is this key's head for ``frontier``'s tree."""
+        size, root_hash, timestamp_ms, signature, key_id = newest
+        if size is None or int(size) != frontier.size:
+            return None
+        root = frontier.root()
+        if bytes(root_hash) != root:
+            raise LogCorruptError(
+                f"a stored tree head for size {frontier.size} has root "
+                f"{bytes(root_hash).hex()[:16]}..., but the stored tree computes "
+                f"{root.hex()[:16]}...; refusing to sign a second root for that size"
+            )
+        if key_id != self._signing_key.key_id:
+            return None
+        return _head_message(int(size), root, int(timestamp_ms), bytes(signature), key_id)
 
     def inclusion_proof(
         self, session: Session, leaf_index: int, tree_size: int | None = None
@@ -531,6 +557,22 @@ def _select_nodes(count: int) -> TextClause:
 _NEWEST_HEAD_TIMESTAMP = (
     f"SELECT timestamp_ms FROM {HEAD_TABLE.name} "
     f"WHERE id = (SELECT max(id) FROM {HEAD_TABLE.name})"
+)
+
+# The newest head's columns, and the state's, in one statement: one snapshot (no row
+# without a state row; NULL head columns without a head). max(id) by key lookup; "ORDER
+# BY id DESC LIMIT 1" reads the same row but SQLite plans it as a scan, which the no-scan
+# test would rightly flag.
+_HEAD_COLUMNS = "tree_size, root_hash, timestamp_ms, signature, authority_key_id"
+_NEWEST_HEAD = (
+    f"SELECT {_HEAD_COLUMNS} FROM {HEAD_TABLE.name} "
+    f"WHERE id = (SELECT max(id) FROM {HEAD_TABLE.name})"
+)
+_STATE_AND_NEWEST_HEAD = (
+    "SELECT h.tree_size, h.root_hash, h.timestamp_ms, h.signature, h.authority_key_id, "
+    f"s.tree_size, s.frontier FROM {STATE_TABLE.name} AS s "
+    f"LEFT JOIN {HEAD_TABLE.name} AS h ON h.id = (SELECT max(id) FROM {HEAD_TABLE.name}) "
+    "WHERE s.id = ?"
 )
 
 

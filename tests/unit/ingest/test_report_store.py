@@ -207,3 +207,36 @@ def test_postgresql_stores_a_batch_in_two_statements_and_retries_a_lost_race_loc
         finally:
             engine.dispose()
             replica.dispose()
+
+
+def test_postgresql_repeats_needing_a_new_head_are_answered_under_the_lock() -> None:
+    """A batch of repeats only, guarded (autocommit, no lock), finds no head for the tree
+    under this authority's key (the key was rotated): it may not sign one without the
+    lock, so it is answered again under the lock, with a head signed and stored there."""
+    rotated = SigningKey.generate()
+    kept = submission()
+    with postgres_database() as url:
+        engine = open_database(url)
+        try:
+            first = stored(ReportStore(
+                engine=engine, log=TransparencyLog(signing_key=AUTHORITY, authority_id="a")
+            ).store_batch([kept])[0])
+            statements: list[str] = []
+            event.listen(engine, "before_cursor_execute",
+                         lambda _c, _k, statement, *_: statements.append(statement))
+            again = stored(ReportStore(
+                engine=engine, log=TransparencyLog(signing_key=rotated, authority_id="a")
+            ).store_batch([kept])[0])
+            with engine.connect() as connection:
+                heads = connection.execute(text(
+                    "SELECT tree_size, authority_key_id FROM nm_log_tree_head ORDER BY id"
+                )).all()
+        finally:
+            engine.dispose()
+    assert again.already_stored and again.statement == first.statement
+    verify_tree_head(again.head, rotated.verifying_key)
+    assert [tuple(h) for h in heads] == [(1, AUTHORITY.key_id), (1, rotated.key_id)]
+    # Guarded first (state and look-up, then the head read that finds none for this
+    # key), then again under the lock, which is where the head is signed (without the
+    # change, the guarded batch signed and stored it in autocommit, no lock taken).
+    assert any("SET tree_size = tree_size" in s for s in statements), statements

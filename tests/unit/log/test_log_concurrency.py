@@ -3,8 +3,10 @@ authority replicas share one database and must keep one ordered log)."""
 
 from __future__ import annotations
 
+import itertools
 import multiprocessing
 import random
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +17,7 @@ from sqlmodel import Session
 
 from authority.log import TransparencyLog, create_tables
 from authority.log.reference import ReferenceLog, mth
-from authority.log.tables import LEAF_TABLE
+from authority.log.tables import HEAD_TABLE, LEAF_TABLE
 from nearmiss import proofs
 from nearmiss.signing import SigningKey
 
@@ -147,4 +149,67 @@ def test_sqlite_concurrent_appenders_keep_one_log(tmp_path: Path) -> None:
     run_appenders(url, None)
     engine = engine_for(url, None)
     check_single_ordered_log(engine)
+    engine.dispose()
+
+
+HEAD_READERS = 3
+APPEND_BATCHES = 150
+
+
+def newest_head_sizes_in_order(engine: Engine) -> list[int]:
+    with Session(engine) as session:
+        return [int(size) for size in session.execute(
+            select(HEAD_TABLE.c.tree_size).order_by(HEAD_TABLE.c.id)
+        ).scalars()]
+
+
+@pytest.mark.postgres
+def test_postgres_stored_heads_never_shrink_while_appending(
+    postgres_schema: tuple[str, str],
+) -> None:
+    """Readers asking for a head (the dashboard, federation provenance: they commit what
+    they sign) while a replica appends must never store a head for an older tree after a
+    newer one. The state and the newest head are read in one snapshot, and a head is only
+    signed under the log's lock; read in two statements, an append committing between
+    them made the reader sign and store a head for the size it read first."""
+    url, schema = postgres_schema
+    engine = engine_for(url, schema)
+    key = SigningKey.generate()
+    appender = TransparencyLog(signing_key=key, authority_id="a")
+    done = threading.Event()
+    failures: list[BaseException] = []
+
+    def append() -> None:
+        try:
+            for batch in range(APPEND_BATCHES):
+                with Session(engine) as session:
+                    appender.append_batch(session, [f"leaf {batch}".encode()])
+                    session.commit()
+        except BaseException as error:  # reported below, not lost in the thread
+            failures.append(error)
+        finally:
+            done.set()
+
+    def read_heads() -> None:
+        reader = TransparencyLog(signing_key=key, authority_id="a")
+        try:
+            while not done.is_set():
+                with Session(engine) as session:
+                    reader.signed_tree_head(session)
+                    session.commit()
+        except BaseException as error:
+            failures.append(error)
+
+    threads = [threading.Thread(target=append)] + [
+        threading.Thread(target=read_heads) for _ in range(HEAD_READERS)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert not failures, failures
+    sizes = newest_head_sizes_in_order(engine)
+    assert sizes[-1] == APPEND_BATCHES
+    shrinking = [(a, b) for a, b in itertools.pairwise(sizes) if b < a]
+    assert not shrinking, f"heads stored for an older tree after a newer one: {shrinking[:5]}"
     engine.dispose()
