@@ -57,8 +57,19 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+# An execution option: the transaction only reads, so on SQLite it begins deferred and
+# takes no write lock (a database that refuses writes refuses BEGIN IMMEDIATE itself).
+READS_ONLY = "nearmiss_reads_only"
+
+
+def reading_engine(engine: Engine) -> Engine:
+    """The same engine and pool, for transactions that only read (see READS_ONLY)."""
+    return engine.execution_options(**{READS_ONLY: True})
+
+
 def _sqlite_begin_immediate(connection: Any) -> None:
-    connection.exec_driver_sql("BEGIN IMMEDIATE")
+    reads_only = connection.get_execution_options().get(READS_ONLY, False)
+    connection.exec_driver_sql("BEGIN" if reads_only else "BEGIN IMMEDIATE")
 
 
 def _postgres_custom_plans(dbapi_connection: Any, _record: Any) -> None:

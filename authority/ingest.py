@@ -120,12 +120,14 @@ class IngestService:
                 # report ids of other labs cannot be probed.
                 if record is None or record.lab_id != party.party_id:
                     raise NotFoundError(f"no receipt for report {report_id} filed by {party}")
-                return build_receipt(
+                receipt = build_receipt(
                     session,
                     record,
                     log=self._log,
                     signing_key=self._signing_key,
                     already_stored=True,
                 )
+                session.commit()  # its tree head may be new; handed out only once stored
+                return receipt
         except DBAPIError as error:
             raise database_unavailable(error) from None

@@ -46,7 +46,7 @@ from sqlalchemy.exc import (
 from sqlmodel import Session
 
 from authority.batch_proofs import BatchProofs
-from authority.database import database_reason, session_scope
+from authority.database import database_reason, reading_engine, session_scope
 from authority.driver_sql import placeholders
 from authority.log import LoggedRows, LogMoved, TransparencyLog
 from authority.log.merkle import NodeId
@@ -122,6 +122,8 @@ class ReportStore:
         self._engine = engine
         self._log = log
         self._proofs = BatchProofs()
+        # Repeats answered while the database refuses writes (module rules) only read.
+        self._reading_engine = reading_engine(engine)
         # Guarded appends (module rules) run on the same pool, in autocommit.
         self._autocommit_engine: Engine | None = (
             engine.execution_options(isolation_level="AUTOCOMMIT")
@@ -207,7 +209,7 @@ class ReportStore:
         """Reports stored already get their receipts (a repeat needs no write); the rest
         get ``failure``. Without the log's lock: nothing is written."""
         try:
-            with session_scope(self._engine) as session:
+            with session_scope(self._reading_engine) as session:
                 known = self._stored_rows(session, _report_ids(batch))
                 if not known:
                     return [failure] * len(batch)

@@ -250,7 +250,9 @@ class AuthorityServicer(authority_pb2_grpc.AuthorityServiceServicer):
     ) -> log_pb2.SignedTreeHead:
         def head(_party: Party) -> log_pb2.SignedTreeHead:
             with self._session_factory() as session:
-                return self._log.signed_tree_head(session)
+                head = self._log.signed_tree_head(session)
+                session.commit()  # a head may be new; it is handed out only once stored
+                return head
 
         return self._guard.run(context, "GetTreeHead", head, request)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+import time
 from pathlib import Path
 
 import grpc
@@ -56,6 +57,33 @@ def assert_healthy(network: DevNetwork, address: str) -> None:
         health = health_pb2_grpc.HealthStub(client._channel)
         status = health.Check(health_pb2.HealthCheckRequest(service=""), timeout=10).status
         assert status == health_pb2.HealthCheckResponse.SERVING
+
+
+def stored_heads(network: DevNetwork) -> list[tuple[int, bytes]]:
+    config = AuthorityConfig.load(network.authority_config_path())
+    engine = create_engine(config.database_url)
+    try:
+        with engine.connect() as connection:
+            rows = connection.execute(
+                text("SELECT tree_size, signature FROM nm_log_tree_head ORDER BY id")
+            )
+            return [(int(row[0]), bytes(row[1])) for row in rows]
+    finally:
+        engine.dispose()
+
+
+def test_a_tree_head_handed_to_a_reader_is_stored(
+    network: DevNetwork, authority: AuthorityProcess
+) -> None:
+    # A new log has no head: the first reader's call signs one. A head is handed out only
+    # once stored, so the second reader gets the same head, not a newer signature.
+    client, _ = lab_client(network, "lab-aurora", authority.address)
+    with client:
+        first = client.stub.GetTreeHead(authority_pb2.GetTreeHeadRequest(), timeout=10)
+        time.sleep(0.01)  # a second signature would carry a later timestamp
+        second = client.stub.GetTreeHead(authority_pb2.GetTreeHeadRequest(), timeout=10)
+    assert first.tree_size == 0 and second == first
+    assert stored_heads(network) == [(0, first.signature)]
 
 
 def test_cli_submit_stores_report_and_prints_verified_receipt(
