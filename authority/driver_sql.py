@@ -1,10 +1,12 @@
-"""Hand-written SQL for the ingest hot path, sent through SQLAlchemy's driver-level API.
+"""Hand-written SQL for the ingest hot path, sent to the driver's own cursor.
 
-Why: the ingest writer thread is serial (it holds the log lock) and runs about ten
+Why: the ingest writer thread is serial (it holds the log lock) and runs a few
 statements per group-committed batch. Building a Core statement and finding it in the
 compiled cache costs 35–100 µs of Python per statement on this project's reference
-machine, ``exec_driver_sql`` about 16 µs (benchmarks/load/RESULTS.md). Everything off the
-hot path keeps using Core and the ORM.
+machine, ``exec_driver_sql`` about 16 µs (benchmarks/load/RESULTS.md), most of that the
+result wrapper it builds from the cursor's description; the driver's cursor needs
+neither (2.8% of the SQLite ingest process's instructions per report, 4.2% of
+PostgreSQL's; eighth pass). Everything off the hot path keeps using Core and the ORM.
 
 Rules:
 
@@ -19,11 +21,16 @@ Rules:
   benchmarks/load/RESULTS.md, seventh pass), and the server parses the binary form
   without decoding hex.
 * Only integers, strings and bytes are bound or read here. Dates are stored differently
-  per dialect (SQLite keeps text), so typed columns go through Core, which converts them;
-  the one exception is PostgreSQL's typed arrays (``authority.log.LoggedRows``), whose
-  dates psycopg converts itself.
-* Statements run on the session's own connection, inside its transaction, and errors
-  arrive as SQLAlchemy's ``DBAPIError`` family like everywhere else.
+  per dialect (SQLite keeps text): a caller binding a typed column converts it with the
+  column type's own bind processor, as Core would (``authority.log``); PostgreSQL's
+  typed arrays (``authority.log.LoggedRows``) are the exception, their dates converted
+  by psycopg itself.
+* Statements run on the session's own connection, inside its transaction. A driver
+  error arrives as SQLAlchemy's ``DBAPIError`` family like everywhere else, and a lost
+  connection is invalidated, with the rest of the pool, as SQLAlchemy does it (no
+  ``handle_error`` listeners: nearmiss registers none). While anything listens for
+  statements (a tracer, a test counting them), statements go through
+  ``exec_driver_sql`` instead, so the listener sees every one.
 """
 
 from __future__ import annotations
@@ -31,8 +38,10 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from functools import lru_cache
-from typing import Any
+from typing import Any, cast
 
+from sqlalchemy.engine.interfaces import DBAPICursor
+from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session
 
 Params = Sequence[Any]
@@ -58,23 +67,85 @@ class DriverSql:
 
     def __init__(self, session: Session) -> None:
         self._connection = session.connection()
-        self._format = self._connection.dialect.paramstyle in ("format", "pyformat")
-        self.dialect = self._connection.dialect.name
+        dialect = self._connection.dialect
+        self._format = dialect.paramstyle in ("format", "pyformat")
+        self._driver_error: type[Exception] = dialect.loaded_dbapi.Error
+        self.dialect = dialect.name
 
     def _sql(self, statement: str) -> str:
         return _format_paramstyle(statement) if self._format else statement
 
     def rows(self, statement: str, params: Params = ()) -> list[Record]:
-        return list(self._connection.exec_driver_sql(self._sql(statement), tuple(params)))
+        sql, bound = self._sql(statement), tuple(params)
+        if self._observed():
+            return list(self._connection.exec_driver_sql(sql, bound))
+        cursor = self._run(sql, bound, many=False)
+        try:
+            return list(cursor.fetchall())
+        finally:
+            cursor.close()
 
     def first(self, statement: str, params: Params = ()) -> Record | None:
-        return self._connection.exec_driver_sql(self._sql(statement), tuple(params)).first()
+        sql, bound = self._sql(statement), tuple(params)
+        if self._observed():
+            return self._connection.exec_driver_sql(sql, bound).first()
+        cursor = self._run(sql, bound, many=False)
+        try:
+            row: Record | None = cursor.fetchone()
+            return row
+        finally:
+            cursor.close()
 
     def execute(self, statement: str, params: Params = ()) -> None:
-        self._connection.exec_driver_sql(self._sql(statement), tuple(params))
+        sql, bound = self._sql(statement), tuple(params)
+        if self._observed():
+            self._connection.exec_driver_sql(sql, bound)
+        else:
+            self._run(sql, bound, many=False).close()
 
     def execute_many(self, statement: str, rows: Sequence[Params]) -> None:
-        if rows:
-            self._connection.exec_driver_sql(
-                self._sql(statement), [tuple(row) for row in rows]
-            )
+        if not rows:
+            return
+        sql, bound = self._sql(statement), [tuple(row) for row in rows]
+        if self._observed():
+            self._connection.exec_driver_sql(sql, bound)
+        else:
+            self._run(sql, bound, many=True).close()
+
+    def _observed(self) -> bool:
+        """Whether anything listens for statements on this connection (tracing, a test
+        counting statements): then statements take SQLAlchemy's path, which tells it."""
+        dispatch = self._connection.dispatch
+        return bool(dispatch.before_cursor_execute) or bool(dispatch.after_cursor_execute)
+
+    def _run(self, sql: str, params: Any, *, many: bool) -> DBAPICursor:
+        """The driver's cursor after running ``sql``; the caller closes it."""
+        cursor = self._connection.connection.cursor()
+        try:
+            if many:
+                cursor.executemany(sql, params)
+            else:
+                cursor.execute(sql, params)
+        except self._driver_error as error:
+            cursor.close()
+            raise self._translated(error, sql, params) from error
+        except BaseException:
+            cursor.close()
+            raise
+        return cursor
+
+    def _translated(self, error: Exception, sql: str, params: Any) -> DBAPIError:
+        """The driver's error as SQLAlchemy would raise it: its DBAPIError family
+        (IntegrityError for a duplicate key, ...), and a lost connection invalidated, with
+        the pool's other connections to the same server (a restart loses them all)."""
+        dialect = self._connection.dialect
+        raw = self._connection.connection.dbapi_connection
+        lost = dialect.is_disconnect(cast(Any, error), raw, None)
+        if lost:
+            self._connection.invalidate(error)
+            self._connection.engine.dispose(close=False)
+        translated = DBAPIError.instance(
+            sql, params, error, self._driver_error,
+            connection_invalidated=lost, dialect=dialect,
+        )
+        return cast(DBAPIError, translated)

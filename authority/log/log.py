@@ -40,8 +40,9 @@ from functools import lru_cache
 from typing import Any
 
 from google.protobuf.timestamp_pb2 import Timestamp
-from sqlalchemy import Insert, Table, TextClause, insert, select, text
+from sqlalchemy import Table, TextClause, insert, select, text
 from sqlalchemy.dialects import postgresql
+from sqlalchemy.engine import Dialect
 from sqlmodel import Session
 
 from authority.driver_sql import DriverSql, placeholders
@@ -226,7 +227,7 @@ class TransparencyLog:
     ) -> None:
         """Leaves, nodes, the state row, (if given) the head and the rows logged with the
         leaves: on PostgreSQL in one statement, one round trip; elsewhere one statement
-        each (the rows through Core, which converts their dates for SQLite). With
+        each (the rows' dates converted as Core would, ``_insert_converted``). With
         ``guard_size`` (PostgreSQL), all of it only if the tree still has that size;
         LogMoved if not."""
         leaf_rows = [(e.index, e.leaf_hash) for e in growth.entries]
@@ -266,7 +267,14 @@ class TransparencyLog:
         if head is not None:
             sql.execute(_INSERT_HEAD, _head_row(head))
         if with_rows is not None:
-            session.execute(_core_insert(with_rows.table), with_rows.rows)
+            statement, columns, converters = _insert_converted(
+                with_rows.table, session.get_bind().dialect
+            )
+            sql.execute_many(statement, [
+                tuple(row[name] if convert is None else convert(row[name])
+                      for name, convert in zip(columns, converters, strict=True))
+                for row in with_rows.rows
+            ])
 
     def _lock_state(
         self, session: Session, sql: DriverSql, look_up: str | None, params: Sequence[Any]
@@ -625,9 +633,22 @@ def _pg_insert_from_arrays(table: Table) -> tuple[str, tuple[str, ...]]:
 
 
 @lru_cache(maxsize=8)
-def _core_insert(table: Table) -> Insert:
-    """Built once per table: Core caches the compiled form of the same object."""
-    return insert(table)
+def _insert_converted(
+    table: Table, dialect: Dialect
+) -> tuple[str, tuple[str, ...], tuple[Callable[[Any], Any] | None, ...]]:
+    """An INSERT of every column of ``table``, the column order its parameters follow,
+    and each column type's own conversion for ``dialect`` (SQLite keeps dates as text),
+    applied by the caller: the values Core would bind, without building a Core
+    statement per batch (Session.execute and its per-row parameter processing cost more
+    than the insert itself; benchmarks/load/RESULTS.md, eighth pass)."""
+    columns = tuple(column.name for column in table.columns)
+    converters = tuple(
+        column.type.dialect_impl(dialect).bind_processor(dialect) for column in table.columns
+    )
+    statement = (
+        f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES ({placeholders(len(columns))})"
+    )
+    return statement, columns, converters
 
 
 def _head_row(head: log_pb2.SignedTreeHead) -> tuple[int, bytes, int, bytes, str]:

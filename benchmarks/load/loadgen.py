@@ -126,3 +126,18 @@ def run_load(
         errors=errors,
         responses=[r for per_node in responses for r in per_node],
     )
+
+
+def combined(results: Sequence[LoadResult]) -> LoadResult:
+    """Slices of one target's load as one result: calls, time and CPU add up."""
+    return LoadResult(
+        calls=sum(r.calls for r in results),
+        seconds=sum(r.seconds for r in results),
+        latencies_ms=[x for r in results for x in r.latencies_ms],
+        errors=[e for r in results for e in r.errors],
+        responses=[x for r in results for x in r.responses],
+        server_cpu_s=sum(r.server_cpu_s for r in results),
+        client_cpu_s=sum(r.client_cpu_s for r in results),
+        server_children_cpu_s=sum(r.server_children_cpu_s for r in results),
+        database_cpu_s=sum(r.database_cpu_s for r in results),
+    )

@@ -1,15 +1,19 @@
 """Load benchmark: N lab nodes submitting signed reports to a real authority over mTLS,
 against a bare grpcio echo server with the same TLS, on the same machine, in one run.
 
-Phases, in this order (the echo runs first and last, and its mean is the baseline, so
-drift on a shared machine hits both sides): echo, authority on SQLite, authority on
-PostgreSQL (skipped with a message when no server answers), echo again. Each authority
-phase gets a fresh dev network and database; the same pre-signed reports go to every
-target. The authority's per-lab rate limit is raised for the run (it is a
-hostile-input guard, not a capacity limit), and the dedup linking worker is off: the
-figure is ingest (verify, store, log, receipt), which the linker runs behind.
-``--with-linking`` adds a SQLite phase with the linking worker on (the real MiniLM
-model), to show what background linking costs ingest on the same cores.
+The targets run side by side and are driven in turn, one slice of the reports at a
+time: echo, authority on SQLite, authority on PostgreSQL (skipped with a message when no
+server answers), then the next slice in the reverse order, and so on (``--slices S``,
+default 6). A shared machine's speed drifts by half within minutes (benchmarks/load/
+RESULTS.md, eighth pass); phases seconds long, one after another, measured that drift
+as much as the code, and slices a second long spread it over every target alike. Each
+figure is over all of a target's slices. Each authority gets its own dev network and
+database; the same pre-signed reports go to every target. The authority's per-lab rate
+limit is raised for the run (it is a hostile-input guard, not a capacity limit), and the
+dedup linking worker is off: the figure is ingest (verify, store, log, receipt), which
+the linker runs behind. ``--with-linking`` adds a SQLite phase with the linking worker
+on (the real MiniLM model), alone after the others (its linker works on after each
+call), to show what background linking costs ingest on the same cores.
 
 After each authority phase the benchmark checks what it measured: every report is
 stored once, and a sample of receipts verifies (signature, leaf hash, inclusion proof).
@@ -26,6 +30,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import itertools
 import json
 import os
 import shutil
@@ -51,7 +56,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import psycopg  # noqa: E402
 from echo_server import METHOD as ECHO_METHOD  # noqa: E402
-from loadgen import SUBMIT_METHOD, LoadResult, NodeWork, run_load  # noqa: E402
+from loadgen import SUBMIT_METHOD, LoadResult, NodeWork, combined, run_load  # noqa: E402
 from sqlalchemy import create_engine, text  # noqa: E402
 
 from authority.config import AuthorityConfig  # noqa: E402
@@ -240,38 +245,72 @@ def postgres_database(admin_url: str) -> Iterator[str | None]:
             admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-def echo_phase(network: DevNetwork, work: list[NodeWork], scratch: Path) -> LoadResult:
+@contextmanager
+def echo_server(network: DevNetwork, scratch: Path) -> Iterator[Served]:
     command = [sys.executable, str(ROOT / "benchmarks/load/echo_server.py"),
                str(network.authority_config_path()), "0"]
-    # The echo is ~10x faster than ingest: send the requests ECHO_REPEAT times so its
-    # phase lasts long enough to measure on a busy machine.
-    repeated = [NodeWork(w.lab_id, w.tls, list(w.requests) * ECHO_REPEAT) for w in work]
     with process(command, scratch / "echo.log") as served:
-        return measured(served, lambda address: run_load(
-            repeated, address, method=ECHO_METHOD,
-            response_deserializer=authority_pb2.SubmitReportRequest.FromString,
-        ))
+        yield served
 
 
-def authority_phase(
-    name: str, database_url: str, work: list[NodeWork], first: DevNetwork, scratch: Path,
+def echo_load(served: Served, work: list[NodeWork]) -> LoadResult:
+    # The echo is several times faster than ingest: send the requests ECHO_REPEAT times
+    # so its slices last long enough to measure on a busy machine.
+    repeated = [NodeWork(w.lab_id, w.tls, list(w.requests) * ECHO_REPEAT) for w in work]
+    return measured(served, lambda address: run_load(
+        repeated, address, method=ECHO_METHOD,
+        response_deserializer=authority_pb2.SubmitReportRequest.FromString,
+    ))
+
+
+@dataclass(frozen=True)
+class Authority:
+    """A started authority: its process and its dev network (certificates, database)."""
+
+    name: str
+    served: Served
+    network: DevNetwork
+    log: Path
+
+
+@contextmanager
+def authority_server(
+    name: str, database_url: str, nodes: int, first: DevNetwork, scratch: Path,
     profile_dir: Path | None, *, linking: bool = False,
-) -> LoadResult:
-    network = make_network(scratch / name, len(work), database_url, linking=linking)
+) -> Iterator[Authority]:
+    network = make_network(scratch / name, nodes, database_url, linking=linking)
     share_signing_keys(first, network)
     config = network.authority_config_path()
     command = [sys.executable, "-m", "nearmiss.cli", "authority", "serve", "--config", str(config)]
     profile = None if profile_dir is None else profile_dir / f"authority-{name}.folded"
-    with process(command, scratch / f"authority-{name}.log", profile) as served:
-        result = measured(served, lambda address: run_load(
-            rebind(work, network), address, method=SUBMIT_METHOD,
-            response_deserializer=authority_pb2.Receipt.FromString, keep_responses=True,
-        ))
-    check_phase(name, network, work, result)
-    for line in (scratch / f"authority-{name}.log").read_text(errors="replace").splitlines():
+    log = scratch / f"authority-{name}.log"
+    with process(command, log, profile) as served:
+        yield Authority(name, served, network, log)
+    for line in log.read_text(errors="replace").splitlines():
         if "per batch" in line:
             print(f"{name}: {line.split(' ', 3)[-1]}", file=sys.stderr)
-    return result
+
+
+def authority_load(authority: Authority, work: list[NodeWork]) -> LoadResult:
+    return measured(authority.served, lambda address: run_load(
+        rebind(work, authority.network), address, method=SUBMIT_METHOD,
+        response_deserializer=authority_pb2.Receipt.FromString, keep_responses=True,
+    ))
+
+
+def sliced(work: list[NodeWork], count: int) -> list[list[NodeWork]]:
+    """Each node's requests cut into ``count`` consecutive slices, in the same order."""
+    per_node = min(len(w.requests) for w in work)
+    if count < 1 or per_node < 2 * count:
+        raise SystemExit(
+            f"--slices {count}: each slice needs at least 2 reports a node "
+            f"(one untimed), and a node has {per_node}"
+        )
+    bounds = [round(i * per_node / count) for i in range(count + 1)]
+    return [
+        [NodeWork(w.lab_id, w.tls, list(w.requests[lo:hi])) for w in work]
+        for lo, hi in itertools.pairwise(bounds)
+    ]
 
 
 def check_phase(name: str, network: DevNetwork, work: list[NodeWork], result: LoadResult) -> None:
@@ -319,34 +358,50 @@ def run_round(
     work: list[NodeWork], first: DevNetwork, scratch: Path, args: argparse.Namespace,
     profile: Path | None,
 ) -> dict[str, Any]:
-    """One round: echo, SQLite, PostgreSQL, (SQLite with linking), echo again."""
+    """One round: echo, SQLite and PostgreSQL all started, then driven in turn, one slice
+    of the reports at a time (the order reversed every other slice); each target's
+    figure is over all its slices. Then, with --with-linking, SQLite with linking alone
+    (its linker works on after each call, so it cannot share the slices)."""
     scratch.mkdir(parents=True, exist_ok=True)
     if profile is not None:
         profile.mkdir(parents=True, exist_ok=True)
-    phases: dict[str, LoadResult] = {}
-    phases["echo_1"] = echo_phase(first, work, scratch)
-    print(f"echo: {summary(phases['echo_1'])}", file=sys.stderr)
-    phases["sqlite"] = authority_phase(
-        "sqlite", "sqlite:///authority.db", work, first, scratch, profile
-    )
-    print(f"sqlite: {summary(phases['sqlite'])}", file=sys.stderr)
-    if args.postgres:
-        with postgres_database(args.postgres) as url:
+    slices = sliced(work, args.slices)
+    parts: dict[str, list[LoadResult]] = {}
+    authorities: list[Authority] = []
+    with contextlib.ExitStack() as servers:
+        echo = servers.enter_context(echo_server(first, scratch))
+        authorities.append(servers.enter_context(authority_server(
+            "sqlite", "sqlite:///authority.db", len(work), first, scratch, profile
+        )))
+        if args.postgres:
+            url = servers.enter_context(postgres_database(args.postgres))
             if url is not None:
-                phases["postgres"] = authority_phase(
-                    "postgres", url, work, first, scratch, profile
-                )
-                print(f"postgres: {summary(phases['postgres'])}", file=sys.stderr)
+                authorities.append(servers.enter_context(authority_server(
+                    "postgres", url, len(work), first, scratch, profile
+                )))
+        loads: list[tuple[str, Callable[[list[NodeWork]], LoadResult]]] = [
+            ("echo", lambda part: echo_load(echo, part)),
+            *((a.name, lambda part, a=a: authority_load(a, part)) for a in authorities),
+        ]
+        for number, part in enumerate(slices):
+            for name, load in loads if number % 2 == 0 else loads[::-1]:
+                parts.setdefault(name, []).append(load(part))
+        phases = {name: combined(results) for name, results in parts.items()}
+        for authority in authorities:
+            check_phase(authority.name, authority.network, work, phases[authority.name])
+    for name, result in phases.items():
+        print(f"{name}: {summary(result)}", file=sys.stderr)
     if args.with_linking:
-        phases["sqlite_linking"] = authority_phase(
-            "sqlite-linking", "sqlite:///authority.db", work, first, scratch, profile,
+        with authority_server(
+            "sqlite-linking", "sqlite:///authority.db", len(work), first, scratch, profile,
             linking=True,
-        )
-        print(f"sqlite, linking on: {summary(phases['sqlite_linking'])}", file=sys.stderr)
-    phases["echo_2"] = echo_phase(first, work, scratch)
-    print(f"echo again: {summary(phases['echo_2'])}", file=sys.stderr)
+        ) as linked_authority:
+            linked = authority_load(linked_authority, work)
+            check_phase("sqlite-linking", linked_authority.network, work, linked)
+        phases["sqlite_linking"] = linked
+        print(f"sqlite, linking on: {summary(linked)}", file=sys.stderr)
 
-    echo_per_s = (phases["echo_1"].per_s + phases["echo_2"].per_s) / 2
+    echo_per_s = phases["echo"].per_s
     sqlite = phases["sqlite"]
     out: dict[str, Any] = {
         "reports_per_s": round(sqlite.per_s, 1),
@@ -354,7 +409,7 @@ def run_round(
         "ratio": round(sqlite.per_s / echo_per_s, 3),
         "p50_ms": round(sqlite.percentile_ms(50), 2),
         "p99_ms": round(sqlite.percentile_ms(99), 2),
-        "echo_p99_ms": round(phases["echo_1"].percentile_ms(99), 2),
+        "echo_p99_ms": round(phases["echo"].percentile_ms(99), 2),
     }
     if "postgres" in phases:
         pg = phases["postgres"]
@@ -396,6 +451,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--reports-per-node", type=int, default=None)
     parser.add_argument("--rounds", type=int, default=1,
                         help="repeat every phase R times; the figures are the medians")
+    parser.add_argument("--slices", type=int, default=None,
+                        help="drive the targets in turn, S slices of the reports each "
+                             "(default 6, 2 with --quick)")
     parser.add_argument("--postgres", default=DEFAULT_POSTGRES, help="admin URL ('' skips)")
     parser.add_argument("--with-linking", action="store_true",
                         help="also run SQLite with the dedup linking worker on")
@@ -403,6 +461,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     if args.rounds < 1:
         parser.error("--rounds: must be at least 1")
+    args.slices = args.slices or (2 if args.quick else 6)
     nodes = args.nodes or (4 if args.quick else 8)
     per_node = args.reports_per_node or (100 if args.quick else 300)
     # Stopped with SIGTERM (a timeout, kill): unwind, so that every `process` block stops
@@ -425,7 +484,8 @@ def main(argv: list[str] | None = None) -> None:
                 profile = profile / f"round-{number}"
             rounds.append(run_round(work, first, scratch / f"round-{number}", args, profile))
 
-    print(json.dumps({"nodes": nodes, "reports_per_node": per_node, **median_of_rounds(rounds)}))
+    print(json.dumps({"nodes": nodes, "reports_per_node": per_node, "slices": args.slices,
+                      **median_of_rounds(rounds)}))
 
 
 if __name__ == "__main__":

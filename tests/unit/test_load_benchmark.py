@@ -7,6 +7,8 @@ import sys
 from pathlib import Path
 from types import ModuleType
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -47,3 +49,34 @@ def test_a_phase_missing_from_one_round_is_left_out_of_the_medians() -> None:
     summary = bench.median_of_rounds(rounds)
     assert "postgres" not in summary
     assert summary["ratio"] == 0.35
+
+
+def test_slices_cover_every_request_once_in_order() -> None:
+    bench = _load_benchmark()
+    tls = object()
+    work = [bench.NodeWork(f"lab-{n}", tls, [f"{n}-{i}" for i in range(10)]) for n in range(3)]
+    slices = bench.sliced(work, 3)
+    assert [len(part[0].requests) for part in slices] == [3, 4, 3]
+    for n in range(3):
+        assert [r for part in slices for r in part[n].requests] == list(work[n].requests)
+        assert all(part[n].lab_id == f"lab-{n}" and part[n].tls is tls for part in slices)
+
+
+def test_a_slice_too_small_for_its_untimed_call_is_refused() -> None:
+    bench = _load_benchmark()
+    work = [bench.NodeWork("lab-0", object(), ["a", "b", "c"])]
+    with pytest.raises(SystemExit, match="at least 2 reports a node"):
+        bench.sliced(work, 2)
+
+
+def test_slices_of_one_target_add_up() -> None:
+    bench = _load_benchmark()
+    parts = [
+        bench.LoadResult(calls=100, seconds=0.5, latencies_ms=[1.0] * 100, server_cpu_s=0.2),
+        bench.LoadResult(calls=300, seconds=1.5, latencies_ms=[3.0] * 300, server_cpu_s=0.4,
+                         errors=["lab-0: UNAVAILABLE"]),
+    ]
+    whole = bench.combined(parts)
+    assert (whole.calls, whole.seconds, whole.per_s) == (400, 2.0, 200.0)
+    assert whole.server_cpu_s == pytest.approx(0.6)
+    assert whole.percentile_ms(50) == 3.0 and whole.errors == ["lab-0: UNAVAILABLE"]
