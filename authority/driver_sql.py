@@ -28,9 +28,9 @@ Rules:
 * Statements run on the session's own connection, inside its transaction. A driver
   error arrives as SQLAlchemy's ``DBAPIError`` family like everywhere else, and a lost
   connection is invalidated, with the rest of the pool, as SQLAlchemy does it (no
-  ``handle_error`` listeners: nearmiss registers none). While anything listens for
-  statements (a tracer, a test counting them), statements go through
-  ``exec_driver_sql`` instead, so the listener sees every one.
+  ``handle_error`` listeners: nearmiss registers none). While anything watches
+  statements (a listener such as a tracer or a test counting them, or the engine's
+  ``echo`` log), statements go through ``exec_driver_sql`` instead, so it sees every one.
 """
 
 from __future__ import annotations
@@ -113,10 +113,15 @@ class DriverSql:
             self._run(sql, bound, many=True).close()
 
     def _observed(self) -> bool:
-        """Whether anything listens for statements on this connection (tracing, a test
-        counting statements): then statements take SQLAlchemy's path, which tells it."""
+        """Whether anything watches statements on this connection (a listener: tracing,
+        a test counting statements; the engine's ``echo`` log): then statements take
+        SQLAlchemy's path, which tells it."""
         dispatch = self._connection.dispatch
-        return bool(dispatch.before_cursor_execute) or bool(dispatch.after_cursor_execute)
+        return (
+            bool(dispatch.before_cursor_execute)
+            or bool(dispatch.after_cursor_execute)
+            or bool(self._connection.engine.echo)
+        )
 
     def _run(self, sql: str, params: Any, *, many: bool) -> DBAPICursor:
         """The driver's cursor after running ``sql``; the caller closes it."""

@@ -130,3 +130,15 @@ def test_the_driver_cursor_answers_as_sqlalchemy_does(kind: str, tmp_path: Path)
         assert _exercise(engine) == expected
     # A tracer or a test counting statements sees every statement DriverSql ran.
     assert len([statement for statement in seen if "pairs" in statement]) == 8
+
+
+def test_an_echoing_engine_logs_every_statement(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    engine = open_database(f"sqlite:///{tmp_path / 'echo.db'}", echo=True)
+    try:
+        with caplog.at_level("INFO", logger="sqlalchemy.engine"), Session(engine) as session:
+            DriverSql(session).first("SELECT count(*) FROM nm_report WHERE report_id = ?", ("x",))
+    finally:
+        engine.dispose()
+    assert any("FROM nm_report WHERE report_id" in r.getMessage() for r in caplog.records)
