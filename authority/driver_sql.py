@@ -40,6 +40,7 @@ from collections.abc import Sequence
 from functools import lru_cache
 from typing import Any, cast
 
+from sqlalchemy.engine import CursorResult
 from sqlalchemy.engine.interfaces import DBAPICursor
 from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session
@@ -76,20 +77,14 @@ class DriverSql:
         return _format_paramstyle(statement) if self._format else statement
 
     def rows(self, statement: str, params: Params = ()) -> list[Record]:
-        sql, bound = self._sql(statement), tuple(params)
-        if self._observed():
-            return list(self._connection.exec_driver_sql(sql, bound))
-        cursor = self._run(sql, bound, many=False)
+        cursor = self._run(statement, tuple(params), many=False)
         try:
             return list(cursor.fetchall())
         finally:
             cursor.close()
 
     def first(self, statement: str, params: Params = ()) -> Record | None:
-        sql, bound = self._sql(statement), tuple(params)
-        if self._observed():
-            return self._connection.exec_driver_sql(sql, bound).first()
-        cursor = self._run(sql, bound, many=False)
+        cursor = self._run(statement, tuple(params), many=False)
         try:
             row: Record | None = cursor.fetchone()
             return row
@@ -97,20 +92,11 @@ class DriverSql:
             cursor.close()
 
     def execute(self, statement: str, params: Params = ()) -> None:
-        sql, bound = self._sql(statement), tuple(params)
-        if self._observed():
-            self._connection.exec_driver_sql(sql, bound)
-        else:
-            self._run(sql, bound, many=False).close()
+        self._run(statement, tuple(params), many=False).close()
 
     def execute_many(self, statement: str, rows: Sequence[Params]) -> None:
-        if not rows:
-            return
-        sql, bound = self._sql(statement), [tuple(row) for row in rows]
-        if self._observed():
-            self._connection.exec_driver_sql(sql, bound)
-        else:
-            self._run(sql, bound, many=True).close()
+        if rows:
+            self._run(statement, [tuple(row) for row in rows], many=True).close()
 
     def _observed(self) -> bool:
         """Whether anything watches statements on this connection (a listener: tracing,
@@ -123,8 +109,12 @@ class DriverSql:
             or bool(self._connection.engine.echo)
         )
 
-    def _run(self, sql: str, params: Any, *, many: bool) -> DBAPICursor:
-        """The driver's cursor after running ``sql``; the caller closes it."""
+    def _run(self, statement: str, params: Any, *, many: bool) -> DBAPICursor | CursorResult[Any]:
+        """The driver's cursor after running ``statement`` (SQLAlchemy's result while
+        statements are watched); both fetch and close alike, and the caller closes it."""
+        sql = self._sql(statement)
+        if self._observed():
+            return self._connection.exec_driver_sql(sql, params)
         cursor = self._connection.connection.cursor()
         try:
             if many:

@@ -270,7 +270,6 @@ class Authority:
     name: str
     served: Served
     network: DevNetwork
-    log: Path
 
 
 @contextmanager
@@ -285,7 +284,7 @@ def authority_server(
     profile = None if profile_dir is None else profile_dir / f"authority-{name}.folded"
     log = scratch / f"authority-{name}.log"
     with process(command, log, profile) as served:
-        yield Authority(name, served, network, log)
+        yield Authority(name, served, network)
     for line in log.read_text(errors="replace").splitlines():
         if "per batch" in line:
             print(f"{name}: {line.split(' ', 3)[-1]}", file=sys.stderr)
