@@ -6,7 +6,10 @@ creating them, so a fresh database always gets the full schema. SQLite runs in W
 with synchronous=FULL (an acknowledged report survives power loss) and a busy timeout,
 so concurrent writers wait instead of failing. PostgreSQL plans every statement for the
 tables as they are now (``plan_cache_mode = force_custom_plan``): a plan cached while a
-table was young keeps scanning it whole as it grows.
+table was young keeps scanning it whole as it grows. An engine whose statements all find
+their rows by a key (``statements_by_key``: the ingest process) keeps PostgreSQL's cached
+plans instead, with sequential scans priced out, so that a plan made while a table was
+young still uses the key.
 """
 
 from __future__ import annotations
@@ -79,19 +82,40 @@ def _postgres_custom_plans(dbapi_connection: Any, _record: Any) -> None:
     # nm_report: 0.05 ms per batch at first, 5 ms at 4,800 reports, until autovacuum's
     # ANALYZE a minute or more later (benchmarks/load/RESULTS.md, seventh pass). Custom
     # plans see the current size and use the keys. Their price: PostgreSQL plans each
-    # execution, 0.1-0.25 ms for the ingest statements, ~0.3 ms per batch. Set per
-    # connection, after any options the URL gives.
+    # execution, 0.1-0.25 ms for the ingest statements, ~0.3 ms per batch.
+    _postgres_settings(dbapi_connection, "SET plan_cache_mode = force_custom_plan")
+
+
+def _postgres_plans_by_key(dbapi_connection: Any, _record: Any) -> None:
+    # Every statement of such an engine finds its rows by a key, and with sequential
+    # scans priced out a plan that uses the key is the best plan at any table size: the
+    # generic plan PostgreSQL keeps after five executions can be kept for good. Planning
+    # each execution cost PostgreSQL half its CPU per report in the ingest process
+    # (113 -> 63 us at batches of 4; benchmarks/load/RESULTS.md, ninth pass). A statement
+    # with no usable key still runs, as the sequential scan it would have been anyway.
+    _postgres_settings(
+        dbapi_connection, "SET plan_cache_mode = auto", "SET enable_seqscan = off"
+    )
+
+
+def _postgres_settings(dbapi_connection: Any, *statements: str) -> None:
+    """Session settings, set per connection after any options the URL gives."""
     autocommit = dbapi_connection.autocommit
     dbapi_connection.autocommit = True
     try:
         cursor = dbapi_connection.cursor()
-        cursor.execute("SET plan_cache_mode = force_custom_plan")
+        for statement in statements:
+            cursor.execute(statement)
         cursor.close()
     finally:
         dbapi_connection.autocommit = autocommit
 
 
-def make_engine(database_url: str, **engine_options: Any) -> Engine:
+def make_engine(
+    database_url: str, *, statements_by_key: bool = False, **engine_options: Any
+) -> Engine:
+    """An engine for ``database_url``. ``statements_by_key``: every statement it will
+    run finds its rows by a key (module docstring; no effect on SQLite)."""
     if database_url.startswith("sqlite"):
         engine = create_engine(
             database_url,
@@ -105,14 +129,21 @@ def make_engine(database_url: str, **engine_options: Any) -> Engine:
     options.update(engine_options)
     engine = create_engine(database_url, **options)
     if engine.dialect.name == "postgresql":
-        event.listen(engine, "connect", _postgres_custom_plans)
+        event.listen(
+            engine,
+            "connect",
+            _postgres_plans_by_key if statements_by_key else _postgres_custom_plans,
+        )
     return engine
 
 
-def open_database(database_url: str, **engine_options: Any) -> Engine:
-    """An engine with every nearmiss table created (idempotent)."""
+def open_database(
+    database_url: str, *, statements_by_key: bool = False, **engine_options: Any
+) -> Engine:
+    """An engine with every nearmiss table created (idempotent); ``make_engine`` says
+    what ``statements_by_key`` means."""
     _register_tables()
-    engine = make_engine(database_url, **engine_options)
+    engine = make_engine(database_url, statements_by_key=statements_by_key, **engine_options)
     try:
         SQLModel.metadata.create_all(engine)
     except OperationalError as error:

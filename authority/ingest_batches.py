@@ -67,7 +67,10 @@ class BatchIngest:
         # No ping per checkout: the child holds one connection and would pay a round trip
         # per batch for it; a connection the server dropped is replaced and the batch
         # retried once by the report store (authority.report_store, tests/faults/).
-        engine = open_database(settings.database_url, pool_pre_ping=False)
+        # Every statement here finds rows by a key: PostgreSQL may keep its plans.
+        engine = open_database(
+            settings.database_url, pool_pre_ping=False, statements_by_key=True
+        )
         signing_key = SigningKey.from_file(settings.signing_key_path)
         # Revocation is the parent's check (at authentication); here only lab keys matter.
         registry = PartyRegistry(settings.parties, RevocationList(None))
