@@ -23,9 +23,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from sqlmodel import Session
-
-from authority.driver_sql import DriverSql, placeholders
+from authority.driver_sql import DriverSql, Scope, placeholders
 from authority.log import LogCorruptError
 from authority.log.merkle import NodeId, inclusion_ranges, nodes_for, range_hashes
 from authority.log.tables import NODE_TABLE
@@ -45,7 +43,7 @@ class BatchProofs:
 
     def proofs(
         self,
-        session: Session,
+        session: Scope,
         leaf_indexes: Iterable[int],
         tree_size: int,
         in_transaction: dict[NodeId, bytes] | None = None,
@@ -85,7 +83,7 @@ class BatchProofs:
         self._committed.update(nodes)
 
     @staticmethod
-    def _fetch(session: Session, nodes: list[NodeId]) -> dict[NodeId, bytes]:
+    def _fetch(session: Scope, nodes: list[NodeId]) -> dict[NodeId, bytes]:
         found: dict[NodeId, bytes] = {}
         if not nodes:
             return found

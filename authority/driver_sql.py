@@ -25,7 +25,9 @@ Rules:
   column type's own bind processor, as Core would (``authority.log``); PostgreSQL's
   typed arrays (``authority.log.LoggedRows``) are the exception, their dates converted
   by psycopg itself.
-* Statements run on the session's own connection, inside its transaction. A driver
+* Statements run inside the caller's transaction, on a session's connection or on a
+  Core ``Connection`` the caller holds (``Scope``; the ingest process holds one,
+  ``authority.report_store``). A driver
   error arrives as SQLAlchemy's ``DBAPIError`` family like everywhere else, and a lost
   connection is invalidated, with the rest of the pool, as SQLAlchemy does it (no
   ``handle_error`` listeners: nearmiss registers none). While anything watches
@@ -40,10 +42,13 @@ from collections.abc import Sequence
 from functools import lru_cache
 from typing import Any, cast
 
-from sqlalchemy.engine import CursorResult
+from sqlalchemy.engine import Connection, CursorResult, Dialect
 from sqlalchemy.engine.interfaces import DBAPICursor
 from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session
+
+Scope = Session | Connection
+"""Where statements run: an ORM session, or a Core connection, inside its transaction."""
 
 Params = Sequence[Any]
 Record = Sequence[Any]
@@ -63,11 +68,20 @@ def _format_paramstyle(statement: str) -> str:
     return _ARRAY_PARAMETER.sub("%b", statement).replace("?", "%s")
 
 
-class DriverSql:
-    """The session's connection, for statements written as plain SQL (see module rules)."""
+def scope_connection(scope: Scope) -> Connection:
+    """The Core connection statements in ``scope`` run on."""
+    return scope if isinstance(scope, Connection) else scope.connection()
 
-    def __init__(self, session: Session) -> None:
-        self._connection = session.connection()
+
+def scope_dialect(scope: Scope) -> Dialect:
+    return scope.dialect if isinstance(scope, Connection) else scope.get_bind().dialect
+
+
+class DriverSql:
+    """The scope's connection, for statements written as plain SQL (see module rules)."""
+
+    def __init__(self, scope: Scope) -> None:
+        self._connection = scope_connection(scope)
         dialect = self._connection.dialect
         self._format = dialect.paramstyle in ("format", "pyformat")
         self._driver_error: type[Exception] = dialect.loaded_dbapi.Error

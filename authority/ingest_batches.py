@@ -78,11 +78,12 @@ class BatchIngest:
         return cls(
             engine=engine,
             checks=ReportChecks(registry=registry, limits=settings.limits),
-            store=ReportStore(engine=engine, log=log),
+            store=ReportStore(engine=engine, log=log, one_thread=True),
             signing_key=signing_key,
         )
 
     def close(self) -> None:
+        self.store.close()
         self.engine.dispose()
         if self.batches:
             logger.info("ingest process: %d reports in %d batches (%.1f per batch)",

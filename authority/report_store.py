@@ -30,6 +30,7 @@ Rules:
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -43,11 +44,11 @@ from sqlalchemy.exc import (
     IntegrityError,
     SQLAlchemyError,
 )
-from sqlmodel import Session
 
 from authority.batch_proofs import BatchProofs
 from authority.database import database_reason, reading_engine, session_scope
-from authority.driver_sql import placeholders
+from authority.driver_sql import Scope, placeholders, scope_dialect
+from authority.held_connection import HeldConnection
 from authority.log import LoggedRows, LogMoved, TransparencyLog
 from authority.log.merkle import NodeId
 from authority.receipts import assemble_receipt, statement_for
@@ -118,7 +119,10 @@ def database_unavailable(error: DBAPIError) -> UnavailableError:
 
 
 class ReportStore:
-    def __init__(self, *, engine: Engine, log: TransparencyLog):
+    def __init__(self, *, engine: Engine, log: TransparencyLog, one_thread: bool = False):
+        """``one_thread``: only one thread ever stores here (the ingest process), so each
+        batch's transaction runs on a connection kept between batches
+        (``authority.held_connection``) instead of a session and a pool checkout."""
         self._engine = engine
         self._log = log
         self._proofs = BatchProofs()
@@ -129,6 +133,22 @@ class ReportStore:
             engine.execution_options(isolation_level="AUTOCOMMIT")
             if engine.dialect.name == "postgresql" else None
         )
+        self._held: dict[Engine, HeldConnection] | None = None
+        if one_thread:
+            self._held = {engine: HeldConnection(engine)}
+            if self._autocommit_engine is not None:
+                self._held[self._autocommit_engine] = HeldConnection(self._autocommit_engine)
+
+    def close(self) -> None:
+        """Give back the connections this store holds (``one_thread``)."""
+        for held in (self._held or {}).values():
+            held.close()
+
+    def _transaction(self, engine: Engine) -> contextlib.AbstractContextManager[Scope]:
+        """One batch's transaction: committed if the block succeeds, else rolled back."""
+        if self._held is not None:
+            return self._held[engine].transaction()
+        return session_scope(engine)
 
     def store_batch(
         self, batch: Sequence[Submission]
@@ -167,7 +187,7 @@ class ReportStore:
         self, batch: Sequence[Submission], *, guarded: bool
     ) -> list[Stored | BaseException]:
         autocommit = self._autocommit_engine if guarded else None
-        with session_scope(autocommit or self._engine) as session:
+        with self._transaction(autocommit or self._engine) as session:
             ids = _report_ids(batch)
             # The log's lock (or its state, for a guarded append) first, asking in the
             # same statement which of the batch's reports are stored already.
@@ -226,7 +246,7 @@ class ReportStore:
 
     def _proofs_for(
         self,
-        session: Session,
+        session: Scope,
         plans: list[_Planned],
         head: log_pb2.SignedTreeHead,
         in_transaction: dict[NodeId, bytes],
@@ -287,7 +307,7 @@ class ReportStore:
         return plans, new
 
     @staticmethod
-    def _stored_rows(session: Session, ids: list[str]) -> dict[str, dict[str, Any]]:
+    def _stored_rows(session: Scope, ids: list[str]) -> dict[str, dict[str, Any]]:
         """The stored rows of ``ids``, read through Core, which converts their dates
         (only repeats get here; the common answer to the look-up is none)."""
         if not ids:
@@ -320,10 +340,10 @@ def _repeat(submission: Submission, existing: dict[str, Any]) -> _Planned:
     return _Planned(existing, already_stored=True)
 
 
-def _stored_ids_sql(session: Session, count: int) -> str:
+def _stored_ids_sql(session: Scope, count: int) -> str:
     """A scalar query: which of ``count`` report ids are stored, as one value (an array on
     PostgreSQL, a JSON array on SQLite), so it fits in the log's locking statement."""
-    dialect = session.get_bind().dialect.name
+    dialect = scope_dialect(session).name
     aggregate = "array_agg(report_id)" if dialect == "postgresql" else "json_group_array(report_id)"
     return (
         f"SELECT {aggregate} FROM {REPORT_TABLE.name} "

@@ -2,8 +2,9 @@
 
 Rules:
 
-* Every method takes the caller's ``Session`` and never commits: an append lands in the
-  same transaction as the report row it logs, so a report is stored and logged, or
+* Every method takes the caller's ``Session`` (or a Core ``Connection``:
+  ``authority.driver_sql.Scope``) and never commits: an append lands in the same
+  transaction as the report row it logs, so a report is stored and logged, or
   neither. A caller that raises must roll back.
 * An append first updates the one state row (``authority.log.tables``). That update is
   the serialization point across threads, processes and authority replicas: PostgreSQL
@@ -43,9 +44,8 @@ from google.protobuf.timestamp_pb2 import Timestamp
 from sqlalchemy import Table, TextClause, insert, select, text
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Dialect
-from sqlmodel import Session
 
-from authority.driver_sql import DriverSql, placeholders
+from authority.driver_sql import DriverSql, Scope, placeholders, scope_dialect
 from authority.log.merkle import (
     Frontier,
     NodeId,
@@ -146,11 +146,11 @@ class TransparencyLog:
 
     # -- appending ---------------------------------------------------------------------
 
-    def append(self, session: Session, leaf_data: bytes) -> LogEntry:
+    def append(self, session: Scope, leaf_data: bytes) -> LogEntry:
         """Log one leaf; the caller commits (with the report row) or rolls back."""
         return self.append_many(session, [leaf_data])[0]
 
-    def append_many(self, session: Session, leaves: Sequence[bytes]) -> list[LogEntry]:
+    def append_many(self, session: Scope, leaves: Sequence[bytes]) -> list[LogEntry]:
         """Log several leaves in order, in one transaction (one lock, one state update)."""
         if not leaves:
             return []
@@ -161,14 +161,14 @@ class TransparencyLog:
         return growth.entries
 
     def append_batch(
-        self, session: Session, leaves: Sequence[bytes], *, with_rows: LoggedRows | None = None
+        self, session: Scope, leaves: Sequence[bytes], *, with_rows: LoggedRows | None = None
     ) -> AppendedBatch:
         """Lock the log, log several leaves and sign a head over the grown tree, in the
         caller's transaction (``lock`` then ``LockedLog.append_batch``)."""
         return self.lock(session).append_batch(leaves, with_rows=with_rows)
 
     def lock(
-        self, session: Session, *, look_up: str | None = None, params: Sequence[Any] = ()
+        self, session: Scope, *, look_up: str | None = None, params: Sequence[Any] = ()
     ) -> LockedLog:
         """Take the log's lock for an append in the caller's transaction.
 
@@ -181,7 +181,7 @@ class TransparencyLog:
         return LockedLog(self, session, sql, frontier, newest_head_ms, looked_up)
 
     def guarded(
-        self, session: Session, *, look_up: str | None = None, params: Sequence[Any] = ()
+        self, session: Scope, *, look_up: str | None = None, params: Sequence[Any] = ()
     ) -> LockedLog | None:
         """Read the log's state for a guarded append, without a lock (PostgreSQL only;
         see the module rules); ``look_up`` as in ``lock``. None when the log has no
@@ -217,7 +217,7 @@ class TransparencyLog:
 
     def _write(
         self,
-        session: Session,
+        session: Scope,
         sql: DriverSql,
         growth: _Growth,
         *,
@@ -268,7 +268,7 @@ class TransparencyLog:
             sql.execute(_INSERT_HEAD, _head_row(head))
         if with_rows is not None:
             statement, columns, converters = _insert_converted(
-                with_rows.table, session.get_bind().dialect
+                with_rows.table, scope_dialect(session)
             )
             sql.execute_many(statement, [
                 tuple(row[name] if convert is None else convert(row[name])
@@ -277,7 +277,7 @@ class TransparencyLog:
             ])
 
     def _lock_state(
-        self, session: Session, sql: DriverSql, look_up: str | None, params: Sequence[Any]
+        self, session: Scope, sql: DriverSql, look_up: str | None, params: Sequence[Any]
     ) -> tuple[Frontier, int | None, Any]:
         """Lock the state row; the frontier, the newest head's timestamp and the value of
         ``look_up`` under it."""
@@ -322,21 +322,21 @@ class TransparencyLog:
 
     # -- reading -----------------------------------------------------------------------
 
-    def size(self, session: Session) -> int:
+    def size(self, session: Scope) -> int:
         return self._read_state(session).size
 
-    def index_of(self, session: Session, leaf_hash: bytes) -> int | None:
+    def index_of(self, session: Scope, leaf_hash: bytes) -> int | None:
         row = session.execute(
             select(LEAF_TABLE.c.leaf_index).where(LEAF_TABLE.c.leaf_hash == leaf_hash)
         ).first()
         return None if row is None else int(row.leaf_index)
 
-    def root_hash(self, session: Session) -> bytes:
+    def root_hash(self, session: Scope) -> bytes:
         """The root of the committed tree (HASH() when empty)."""
         return self._read_state(session).root()
 
     def signed_tree_head(
-        self, session: Session, *, at_least_size: int | None = None, may_sign: bool = True
+        self, session: Scope, *, at_least_size: int | None = None, may_sign: bool = True
     ) -> log_pb2.SignedTreeHead:
         """A head for the current tree, signed by the authority (see the module rules).
 
@@ -393,7 +393,7 @@ class TransparencyLog:
         return _head_message(int(size), root, int(timestamp_ms), bytes(signature), key_id)
 
     def inclusion_proof(
-        self, session: Session, leaf_index: int, tree_size: int | None = None
+        self, session: Scope, leaf_index: int, tree_size: int | None = None
     ) -> log_pb2.InclusionProof:
         """PATH(leaf_index, D[tree_size]) (RFC 9162 §2.1.3.1); tree_size None = current."""
         size = self.size(session)
@@ -411,7 +411,7 @@ class TransparencyLog:
         )
 
     def consistency_proof(
-        self, session: Session, first: int, second: int
+        self, session: Scope, first: int, second: int
     ) -> log_pb2.ConsistencyProof:
         """PROOF(first, D[second]) (RFC 9162 §2.1.4.1); empty when first is 0 or second."""
         if not 0 <= first <= second:
@@ -431,7 +431,7 @@ class TransparencyLog:
 
     # -- storage helpers ---------------------------------------------------------------
 
-    def _read_state(self, session: Session) -> Frontier:
+    def _read_state(self, session: Scope) -> Frontier:
         row = session.execute(
             select(STATE_TABLE.c.tree_size, STATE_TABLE.c.frontier).where(
                 STATE_TABLE.c.id == STATE_ROW_ID
@@ -446,7 +446,7 @@ class TransparencyLog:
         except ValueError as error:
             raise LogCorruptError(f"the log's state row is damaged: {error}") from None
 
-    def _hashes(self, session: Session, ranges: list[Range]) -> list[bytes]:
+    def _hashes(self, session: Scope, ranges: list[Range]) -> list[bytes]:
         wanted = nodes_for(ranges)
         stored: dict[NodeId, bytes] = {}
         for start in range(0, len(wanted), _NODE_CHUNK):
@@ -498,7 +498,7 @@ class LockedLog:
     The lock is held until the caller commits or rolls back; append once."""
 
     _log: TransparencyLog
-    _session: Session
+    _session: Scope
     _sql: DriverSql
     _frontier: Frontier
     _newest_head_ms: int | None

@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import psycopg
 import pytest
 from sqlalchemy import create_engine, event, text
 from sqlalchemy.engine import Engine
@@ -49,9 +50,22 @@ def sqlite_engine(tmp_path: Path) -> Iterator[Engine]:
     engine.dispose()
 
 
-@pytest.fixture
-def store(engine: Engine) -> ReportStore:
-    return ReportStore(engine=engine, log=TransparencyLog(signing_key=AUTHORITY, authority_id="a"))
+@pytest.fixture(params=[False, True], ids=["session-per-batch", "one-thread"])
+def store(engine: Engine, request: pytest.FixtureRequest) -> Iterator[ReportStore]:
+    """Each store test both ways: a session per batch, and the ingest process's way (one
+    thread, its connection kept between batches)."""
+    store = ReportStore(
+        engine=engine, log=TransparencyLog(signing_key=AUTHORITY, authority_id="a"),
+        one_thread=request.param,
+    )
+    yield store
+    store.close()
+
+
+def reports_stored(engine: Engine) -> int:
+    """How many reports another connection sees: only what was committed."""
+    with engine.connect() as connection:
+        return int(connection.execute(text("SELECT count(*) FROM nm_report")).scalar_one())
 
 
 def stored(outcome: Stored | BaseException) -> Stored:
@@ -77,8 +91,7 @@ def test_a_batch_stores_each_report_once_with_proofs_under_one_head(
         )
     again = stored(store.store_batch([second])[0])
     assert again.already_stored and again.statement == outcomes[1].statement
-    with engine.connect() as connection:
-        assert connection.execute(text("SELECT count(*) FROM nm_report")).scalar_one() == 2
+    assert reports_stored(engine) == 2
 
 
 def test_other_bytes_under_a_stored_id_conflict_without_failing_the_batch(
@@ -169,8 +182,9 @@ def test_a_database_refusing_writes_still_answers_repeats_in_a_mixed_batch(
     assert isinstance(conflict, ConflictError)
 
 
+@pytest.mark.parametrize("one_thread", [False, True], ids=["session-per-batch", "one-thread"])
 def test_postgresql_stores_a_batch_in_two_statements_and_retries_a_lost_race_locked(
-    monkeypatch: pytest.MonkeyPatch,
+    monkeypatch: pytest.MonkeyPatch, one_thread: bool
 ) -> None:
     """A guarded append (no BEGIN, lock or COMMIT: two statements). When another replica
     appends between its read and its write, nothing of the batch is written and it is
@@ -179,7 +193,8 @@ def test_postgresql_stores_a_batch_in_two_statements_and_retries_a_lost_race_loc
     with postgres_database() as url:
         engine, replica = open_database(url), open_database(url)
         try:
-            store, other = ReportStore(engine=engine, log=log), ReportStore(engine=replica, log=log)
+            store = ReportStore(engine=engine, log=log, one_thread=one_thread)
+            other = ReportStore(engine=replica, log=log)
             statements: list[str] = []
             event.listen(engine, "before_cursor_execute",
                          lambda _c, _k, statement, *_: statements.append(statement))
@@ -210,10 +225,9 @@ def test_postgresql_stores_a_batch_in_two_statements_and_retries_a_lost_race_loc
                     outcome.head.tree_size, list(outcome.proof.audit_path),
                     outcome.head.root_hash,
                 )
-            with engine.connect() as connection:
-                count = connection.execute(text("SELECT count(*) FROM nm_report")).scalar()
-            assert count == 4
+            assert reports_stored(engine) == 4
         finally:
+            store.close()
             engine.dispose()
             replica.dispose()
 
@@ -249,3 +263,74 @@ def test_postgresql_repeats_needing_a_new_head_are_answered_under_the_lock() -> 
     # key), then again under the lock, which is where the head is signed (without the
     # change, the guarded batch signed and stored it in autocommit, no lock taken).
     assert any("SET tree_size = tree_size" in s for s in statements), statements
+
+
+def test_a_one_thread_store_keeps_one_connection_for_all_its_batches(engine: Engine) -> None:
+    """The ingest process's store checks a connection out once, not once per batch (on
+    PostgreSQL, one for guarded appends and one for the lock), and each batch is still
+    its own committed transaction: another connection sees it at once."""
+    checkouts: list[object] = []
+    event.listen(engine, "checkout", lambda *_: checkouts.append(True))
+    log = TransparencyLog(signing_key=AUTHORITY, authority_id="a")
+    store = ReportStore(engine=engine, log=log, one_thread=True)
+    try:
+        for number in range(1, 6):
+            stored(store.store_batch([submission(), submission()])[0])
+            assert len(checkouts) <= 1
+            assert reports_stored(engine) == 2 * number  # committed: another connection sees it
+            checkouts.pop()  # that connection's own checkout
+    finally:
+        store.close()
+    per_batch = ReportStore(engine=engine, log=log)
+    for _ in range(3):
+        stored(per_batch.store_batch([submission()])[0])
+    assert len(checkouts) == 1 + 3  # without one_thread: one checkout per batch
+
+
+def test_a_one_thread_store_rolls_back_a_failed_batch_and_keeps_storing(engine: Engine) -> None:
+    """A batch that fails mid-transaction leaves nothing behind on the held connection,
+    and the next batch is stored on it as usual."""
+    store = ReportStore(
+        engine=engine, log=TransparencyLog(signing_key=AUTHORITY, authority_id="a"),
+        one_thread=True,
+    )
+    try:
+        broken = submission(title="Confidential title that must not leak")
+
+        def fails_after_the_lock(*args: Any) -> Any:
+            raise RuntimeError("a bug after the log's lock")
+
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(ReportStore, "_plan", staticmethod(fails_after_the_lock))
+            with pytest.raises(RuntimeError):
+                store.store_batch([broken])
+        outcome = stored(store.store_batch([broken, submission()])[0])
+        assert outcome.statement.log_index == 0 and not outcome.already_stored
+    finally:
+        store.close()
+    assert reports_stored(engine) == 2
+
+
+def test_a_one_thread_store_keeps_storing_after_the_server_dropped_its_connections() -> None:
+    """PostgreSQL drops the held connections (restart, failover, an admin): the next
+    batch is retried once on a fresh connection and stored; nothing is lost."""
+    log = TransparencyLog(signing_key=AUTHORITY, authority_id="a")
+    with postgres_database() as url:
+        engine = open_database(url, pool_pre_ping=False)
+        store = ReportStore(engine=engine, log=log, one_thread=True)
+        try:
+            stored(store.store_batch([submission()])[0])
+            with psycopg.connect(url.replace("+psycopg", ""), autocommit=True) as admin:
+                backends = admin.execute(
+                    "SELECT pid FROM pg_stat_activity "
+                    "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                ).fetchall()
+                assert backends
+                for (backend,) in backends:
+                    admin.execute("SELECT pg_terminate_backend(%s)", (backend,))
+            after = [stored(o) for o in store.store_batch([submission(), submission()])]
+            assert [o.statement.log_index for o in after] == [1, 2]
+            assert reports_stored(engine) == 3
+        finally:
+            store.close()
+            engine.dispose()
