@@ -27,12 +27,12 @@ Rules:
   by psycopg itself.
 * Statements run inside the caller's transaction, on a session's connection or on a
   Core ``Connection`` the caller holds (``Scope``; the ingest process holds one,
-  ``authority.report_store``). A driver
-  error arrives as SQLAlchemy's ``DBAPIError`` family like everywhere else, and a lost
-  connection is invalidated, with the rest of the pool, as SQLAlchemy does it (no
-  ``handle_error`` listeners: nearmiss registers none). While anything watches
-  statements (a listener such as a tracer or a test counting them, or the engine's
-  ``echo`` log), statements go through ``exec_driver_sql`` instead, so it sees every one.
+  ``authority.held_connection``). A driver error arrives as SQLAlchemy's ``DBAPIError``
+  family like everywhere else, and a lost connection is invalidated, with the rest of
+  the pool, as SQLAlchemy does it (no ``handle_error`` listeners: nearmiss registers
+  none). While anything watches statements (a listener such as a tracer or a test
+  counting them, or the engine's ``echo`` log), statements go through
+  ``exec_driver_sql`` instead, so it sees every one.
 """
 
 from __future__ import annotations
