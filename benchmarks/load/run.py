@@ -464,7 +464,7 @@ def main(argv: list[str] | None = None) -> None:
         parser.error("--rounds: must be at least 1")
     args.slices = args.slices or (2 if args.quick else 6)
     # --quick keeps the default's concurrency: with fewer callers the ingest process's
-    # batches shrink (1.8 reports at 4 nodes against 4-5 at 8) and the ratio measures
+    # batches shrink (1.8 reports at 4 nodes against 3.0-3.6 at 8) and the ratio measures
     # start-up and hand-off latency, not the throughput the full run measures.
     nodes = args.nodes or 8
     per_node = args.reports_per_node or (150 if args.quick else 300)
