@@ -23,7 +23,16 @@ The last line printed is a JSON object: ``reports_per_s``, ``echo_per_s``, ``rat
 ``--rounds R`` repeats every phase R times and reports each figure's median, with the
 rounds themselves under ``rounds``: on a shared machine one run moves by ±30%.
 ``--profile DIR`` records each authority with py-spy (if installed) into DIR (one
-folder per round, ``DIR/round-N``, with ``--rounds``).
+folder per round, ``DIR/round-N``, with ``--rounds``). Every phase's CPU per call
+(server, load generator, PostgreSQL server) is under ``cpu_ms_per_call``.
+
+``--delayed-echo MS`` adds a fourth target to the slices: the echo server again, each call
+asleep MS before it answers (set MS to about our p50 less the echo's, so it answers as
+late as the authority does). What it costs over the plain echo is what answering that
+late costs grpcio and the callers, work aside; the JSON's ``gap_ms_per_call`` then splits
+the authority's extra CPU per call into ``answering_late`` (delayed echo less echo) and
+``ingest_work`` (the authority less the delayed echo). The ratio stays against the plain
+echo.
 """
 
 from __future__ import annotations
@@ -246,17 +255,19 @@ def postgres_database(admin_url: str) -> Iterator[str | None]:
 
 
 @contextmanager
-def echo_server(network: DevNetwork, scratch: Path) -> Iterator[Served]:
+def echo_server(network: DevNetwork, scratch: Path, *, delay_ms: float = 0.0) -> Iterator[Served]:
     command = [sys.executable, str(ROOT / "benchmarks/load/echo_server.py"),
-               str(network.authority_config_path()), "0"]
-    with process(command, scratch / "echo.log") as served:
+               str(network.authority_config_path()), "0", str(delay_ms)]
+    log = scratch / ("echo.log" if delay_ms <= 0 else "echo-delayed.log")
+    with process(command, log) as served:
         yield served
 
 
-def echo_load(served: Served, work: list[NodeWork]) -> LoadResult:
+def echo_load(served: Served, work: list[NodeWork], *, repeat: int = ECHO_REPEAT) -> LoadResult:
     # The echo is several times faster than ingest: send the requests ECHO_REPEAT times
-    # so its slices last long enough to measure on a busy machine.
-    repeated = [NodeWork(w.lab_id, w.tls, list(w.requests) * ECHO_REPEAT) for w in work]
+    # so its slices last long enough to measure on a busy machine (a delayed echo, about
+    # as fast as ingest, sends them once).
+    repeated = [NodeWork(w.lab_id, w.tls, list(w.requests) * repeat) for w in work]
     return measured(served, lambda address: run_load(
         repeated, address, method=ECHO_METHOD,
         response_deserializer=authority_pb2.SubmitReportRequest.FromString,
@@ -353,6 +364,29 @@ def summary(result: LoadResult) -> dict[str, float]:
     }
 
 
+def cpu_per_call(result: LoadResult) -> dict[str, float]:
+    """CPU per call in ms: the server's (all its processes), the load generator's and
+    this machine's PostgreSQL server's."""
+    calls = max(1, result.calls)
+    return {
+        "server": round(result.server_cpu_s * 1000 / calls, 3),
+        "client": round(result.client_cpu_s * 1000 / calls, 3),
+        "database": round(result.database_cpu_s * 1000 / calls, 3),
+    }
+
+
+def gap_per_call(cpu: dict[str, dict[str, float]], target: str) -> dict[str, float]:
+    """How ``target``'s CPU per call exceeds the echo's, in two parts: what the delayed
+    echo pays over the echo for answering late alone, and the rest (our work)."""
+    def total(name: str) -> float:
+        return sum(cpu[name].values())
+
+    return {
+        "answering_late": round(total("echo_delayed") - total("echo"), 3),
+        "ingest_work": round(total(target) - total("echo_delayed"), 3),
+    }
+
+
 def run_round(
     work: list[NodeWork], first: DevNetwork, scratch: Path, args: argparse.Namespace,
     profile: Path | None,
@@ -369,6 +403,11 @@ def run_round(
     authorities: list[Authority] = []
     with contextlib.ExitStack() as servers:
         echo = servers.enter_context(echo_server(first, scratch))
+        delayed = None
+        if args.delayed_echo is not None:
+            delayed = servers.enter_context(
+                echo_server(first, scratch, delay_ms=args.delayed_echo)
+            )
         authorities.append(servers.enter_context(authority_server(
             "sqlite", "sqlite:///authority.db", len(work), first, scratch, profile
         )))
@@ -382,6 +421,8 @@ def run_round(
             ("echo", lambda part: echo_load(echo, part)),
             *((a.name, lambda part, a=a: authority_load(a, part)) for a in authorities),
         ]
+        if delayed is not None:
+            loads.insert(1, ("echo_delayed", lambda part: echo_load(delayed, part, repeat=1)))
         for number, part in enumerate(slices):
             for name, load in loads if number % 2 == 0 else loads[::-1]:
                 parts.setdefault(name, []).append(load(part))
@@ -417,6 +458,17 @@ def run_round(
             "ratio": round(pg.per_s / echo_per_s, 3),
             "p50_ms": round(pg.percentile_ms(50), 2),
             "p99_ms": round(pg.percentile_ms(99), 2),
+        }
+    out["cpu_ms_per_call"] = {name: cpu_per_call(result) for name, result in phases.items()}
+    if "echo_delayed" in phases:
+        out["echo_delayed"] = {
+            "delay_ms": args.delayed_echo,
+            "per_s": round(phases["echo_delayed"].per_s, 1),
+            "p50_ms": round(phases["echo_delayed"].percentile_ms(50), 2),
+        }
+        out["gap_ms_per_call"] = {
+            name: gap_per_call(out["cpu_ms_per_call"], name)
+            for name in ("sqlite", "postgres") if name in phases
         }
     if "sqlite_linking" in phases:
         linked = phases["sqlite_linking"]
@@ -459,9 +511,14 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--with-linking", action="store_true",
                         help="also run SQLite with the dedup linking worker on")
     parser.add_argument("--profile", type=Path, default=None, help="py-spy output directory")
+    parser.add_argument("--delayed-echo", type=float, default=None, metavar="MS",
+                        help="also drive an echo that sleeps MS in each call (about our "
+                             "p50 less the echo's) and split the CPU gap per call")
     args = parser.parse_args(argv)
     if args.rounds < 1:
         parser.error("--rounds: must be at least 1")
+    if args.delayed_echo is not None and args.delayed_echo <= 0:
+        parser.error("--delayed-echo: must be more than 0 ms")
     args.slices = args.slices or (2 if args.quick else 6)
     # --quick keeps the default's concurrency: with fewer callers the ingest process's
     # batches shrink (1.8 reports at 4 nodes against 3.0-3.6 at 8) and the ratio measures

@@ -80,3 +80,48 @@ def test_slices_of_one_target_add_up() -> None:
     assert (whole.calls, whole.seconds, whole.per_s) == (400, 2.0, 200.0)
     assert whole.server_cpu_s == pytest.approx(0.6)
     assert whole.percentile_ms(50) == 3.0 and whole.errors == ["lab-0: UNAVAILABLE"]
+
+
+def test_cpu_per_call_is_each_side_in_ms_per_call() -> None:
+    bench = _load_benchmark()
+    result = bench.LoadResult(calls=400, seconds=1.0, latencies_ms=[], server_cpu_s=0.2,
+                              client_cpu_s=0.1, database_cpu_s=0.04)
+    assert bench.cpu_per_call(result) == {"server": 0.5, "client": 0.25, "database": 0.1}
+
+
+def test_the_gap_splits_into_answering_late_and_ingest_work() -> None:
+    bench = _load_benchmark()
+    cpu = {
+        "echo": {"server": 0.3, "client": 0.25, "database": 0.0},
+        "echo_delayed": {"server": 0.45, "client": 0.33, "database": 0.0},
+        "postgres": {"server": 1.3, "client": 0.35, "database": 0.2},
+    }
+    gap = bench.gap_per_call(cpu, "postgres")
+    assert gap == {"answering_late": 0.23, "ingest_work": 1.07}
+    # The two parts are the whole gap: the target less the echo.
+    assert sum(gap.values()) == pytest.approx(1.85 - 0.55)
+
+
+def _load_echo_server() -> ModuleType:
+    sys.path.insert(0, str(ROOT))
+    spec = importlib.util.spec_from_file_location(
+        "nearmiss_echo_server", ROOT / "benchmarks" / "load" / "echo_server.py"
+    )
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_the_echo_answers_the_request_bytes_at_once_without_a_delay() -> None:
+    slept: list[float] = []
+    handler = _load_echo_server().echo_handler(0.0, sleep=slept.append)
+    assert handler(b"signed report", None) == b"signed report"
+    assert slept == []
+
+
+def test_the_delayed_echo_sleeps_its_delay_in_every_call_then_answers_the_bytes() -> None:
+    slept: list[float] = []
+    handler = _load_echo_server().echo_handler(0.0045, sleep=slept.append)
+    assert [handler(b"one", None), handler(b"two", None)] == [b"one", b"two"]
+    assert slept == [0.0045, 0.0045]
