@@ -38,10 +38,11 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
+from operator import itemgetter
 from typing import Any
 
 from google.protobuf.timestamp_pb2 import Timestamp
-from sqlalchemy import Table, TextClause, insert, select, text
+from sqlalchemy import LargeBinary, Table, TextClause, insert, select, text
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Dialect
 
@@ -98,6 +99,10 @@ class _Growth:
     grown: Frontier
     created: list[tuple[NodeId, bytes]]
     newest_head_ms: int | None
+
+
+_Conversion = tuple[int, Callable[[Any], Any]]
+"""A column's position in an INSERT's parameters and the function converting its value."""
 
 
 @dataclass(frozen=True)
@@ -267,14 +272,14 @@ class TransparencyLog:
         if head is not None:
             sql.execute(_INSERT_HEAD, _head_row(head))
         if with_rows is not None:
-            statement, columns, converters = _insert_converted(
+            statement, values_of, converters = _insert_converted(
                 with_rows.table, scope_dialect(session)
             )
-            sql.execute_many(statement, [
-                tuple(row[name] if convert is None else convert(row[name])
-                      for name, convert in zip(columns, converters, strict=True))
-                for row in with_rows.rows
-            ])
+            rows = [list(values_of(row)) for row in with_rows.rows]
+            for position, convert in converters:
+                for values in rows:
+                    values[position] = convert(values[position])
+            sql.execute_many(statement, rows)
 
     def _lock_state(
         self, session: Scope, sql: DriverSql, look_up: str | None, params: Sequence[Any]
@@ -635,20 +640,36 @@ def _pg_insert_from_arrays(table: Table) -> tuple[str, tuple[str, ...]]:
 @lru_cache(maxsize=8)
 def _insert_converted(
     table: Table, dialect: Dialect
-) -> tuple[str, tuple[str, ...], tuple[Callable[[Any], Any] | None, ...]]:
-    """An INSERT of every column of ``table``, the column order its parameters follow,
-    and each column type's own conversion for ``dialect`` (SQLite keeps dates as text),
-    applied by the caller: the values Core would bind, without building a Core
-    statement per batch (Session.execute and its per-row parameter processing cost more
-    than the insert itself; benchmarks/load/RESULTS.md, eighth pass)."""
+) -> tuple[str, Callable[[dict[str, Any]], tuple[Any, ...]], tuple[_Conversion, ...]]:
+    """An INSERT of every column of ``table``, a function giving a row's values in the
+    order its parameters follow, and the conversions Core would apply for ``dialect``
+    (SQLite keeps dates as text), as (position, function) for the columns that need one:
+    the values Core would bind, without building a Core statement per batch
+    (Session.execute and its per-row parameter processing cost more than the insert
+    itself; benchmarks/load/RESULTS.md, eighth pass).
+
+    Byte columns are bound as they are: the drivers take ``bytes`` for a BLOB / bytea,
+    and SQLAlchemy's own processor only wraps each value again (``sqlite3.Binary``) at a
+    function call per value (benchmarks/load/RESULTS.md, twelfth pass)."""
     columns = tuple(column.name for column in table.columns)
-    converters = tuple(
-        column.type.dialect_impl(dialect).bind_processor(dialect) for column in table.columns
-    )
+    converters = []
+    for position, column in enumerate(table.columns):
+        if isinstance(column.type, LargeBinary):
+            continue
+        convert = column.type.dialect_impl(dialect).bind_processor(dialect)
+        if convert is not None:
+            converters.append((position, convert))
     statement = (
         f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES ({placeholders(len(columns))})"
     )
-    return statement, columns, converters
+    return statement, _values_in_order(columns), tuple(converters)
+
+
+def _values_in_order(columns: tuple[str, ...]) -> Callable[[dict[str, Any]], tuple[Any, ...]]:
+    if len(columns) == 1:  # itemgetter of one name gives the value, not a 1-tuple
+        only = columns[0]
+        return lambda row: (row[only],)
+    return itemgetter(*columns)
 
 
 def _head_row(head: log_pb2.SignedTreeHead) -> tuple[int, bytes, int, bytes, str]:
